@@ -1,0 +1,1 @@
+"""One module per ``tidings`` sub-command; each exposes ``register(subparsers)``."""

@@ -1,0 +1,194 @@
+"""The site's settings: ``tidings.yaml`` at the repository root, typed and validated.
+
+Every option is declared once, here, with its default and a sentence of
+documentation (``docs/configuration.md`` is generated from these). Loading
+reports every problem in the file at once, each as ``tidings.yaml:LINE: ...``;
+unknown keys are errors so that a typo never silently does nothing.
+
+The smallest valid file is three lines::
+
+    title: Ops Notes
+    base_url: https://opsnotes.example/
+    description: A weekly digest of operations links.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError, Problem, SourcePos
+from .schema import Node, YamlSyntaxError, option, parse_yaml, validate
+
+__all__ = [
+    "CONFIG_FILE",
+    "Author",
+    "SectionKind",
+    "Config",
+    "Site",
+    "DEFAULT_SECTION_KINDS",
+    "load_site",
+]
+
+CONFIG_FILE = "tidings.yaml"
+
+Cadence = Literal["daily", "weekly", "fortnightly", "monthly"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Author:
+    """Who edits the newsletter; shown in page metadata and feeds."""
+
+    name: str = option("", doc="The editor's name.")
+    email: str = option("", doc="A contact address, shown in feeds.")
+    url: str = option("", doc="The editor's home page.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SectionKind:
+    """A kind of section (sponsor, news, tools…) and the heading words that select it."""
+
+    keywords: tuple[str, ...] = option((), doc="Words in a heading that give a section this kind (any case).")
+    title: str = option("", doc="The name of the kind's page, e.g. 'Tools'; defaults to the kind capitalised.")
+
+
+DEFAULT_SECTION_KINDS: dict[str, SectionKind] = {
+    "sponsor": SectionKind(keywords=("sponsor", "sponsors", "sponsored", "sponsorship"), title="Sponsors"),
+    "news": SectionKind(keywords=("news", "updates", "announcements"), title="News"),
+    "tools": SectionKind(keywords=("tools", "tooling", "crate", "crates", "libraries"), title="Tools"),
+    "events": SectionKind(keywords=("events", "event", "meetups", "conferences", "webinars"), title="Events"),
+    "jobs": SectionKind(keywords=("jobs", "job", "hiring", "careers"), title="Jobs"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything ``tidings.yaml`` may say; see docs/configuration.md."""
+
+    title: str = option(doc="The newsletter's name.")
+    base_url: str = option(doc="Absolute URL the site is published at, e.g. https://example.org/.")
+    description: str = option("", doc="One sentence about the newsletter, used in meta tags and feeds.")
+    language: str = option("en", doc="BCP 47 language tag of the content.")
+    author: Author = option(factory=Author, doc="The editor.")
+    timezone: str = option("UTC", doc="IANA time zone in which issue dates without a zone are read.")
+    cadence: Cadence = option("weekly", doc="How often an issue goes out; drives the next issue's date.")
+    sections: dict[str, SectionKind | tuple[str, ...]] = option(
+        factory=dict,
+        doc="Section kinds and their heading keywords; replaces the defaults (sponsor, news, tools, events, jobs).",
+    )
+    theme: str = option("default", doc="Theme folder under themes/; it inherits every template it lacks from 'default'.")
+    output_dir: str = option("public", doc="Where the built site is written.")
+    issues_dir: str = option("content/issues", doc="Folder of issue files (*.md, *.markdown).")
+    pages_dir: str = option("content/pages", doc="Folder of standalone pages (about, sponsoring…).")
+    recent_issues: int = option(10, doc="How many recent issues the home page lists under the latest one.")
+    page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
+
+    @property
+    def section_kinds(self) -> dict[str, SectionKind]:
+        """The configured kinds, shorthand lists expanded; the defaults when none are set."""
+        if not self.sections:
+            return DEFAULT_SECTION_KINDS
+        kinds: dict[str, SectionKind] = {}
+        for name, spec in self.sections.items():
+            if isinstance(spec, SectionKind):
+                kinds[name] = spec if spec.title else dataclasses.replace(spec, title=name.capitalize())
+            else:
+                kinds[name] = SectionKind(keywords=tuple(spec), title=name.capitalize())
+        return kinds
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A loaded repository: where it lives, its settings, and their fingerprint."""
+
+    root: Path
+    config: Config
+    fingerprint: str  # sha256 of the settings file's bytes; a change invalidates every output
+
+    def path(self, relative: str) -> Path:
+        """A path from the settings, resolved against the repository root."""
+        return (self.root / relative).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.config.output_dir)
+
+    def relative(self, path: Path) -> str:
+        """A POSIX path relative to the root when possible (for messages), else absolute."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def load_site(root: Path | str = ".", *, overrides: dict[str, object] | None = None) -> Site:
+    """Read and validate ``tidings.yaml`` in ``root``; raise ConfigError listing every problem."""
+    root = Path(root)
+    path = root / CONFIG_FILE
+    name = CONFIG_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError.single(name, 0, f"no {CONFIG_FILE} here; run 'tidings init' or change directory") from None
+    except OSError as exc:
+        raise ConfigError.single(name, 0, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError.single(name, line, "not valid UTF-8") from None
+    try:
+        node = parse_yaml(text, name)
+    except YamlSyntaxError as exc:
+        raise ConfigError([exc.problem]) from None
+    if overrides:
+        if not isinstance(node.value, dict):
+            node = Node({}, 1)
+        for key, value in overrides.items():
+            node.value[key] = (0, Node(value, 0))
+    config, problems = validate(Config, node, name)
+    if config is not None:
+        problems.extend(_check_values(config, node, name))
+    if problems or config is None:
+        raise ConfigError(problems)
+    return Site(root=root.resolve(), config=config, fingerprint=hashlib.sha256(raw).hexdigest())
+
+
+def _line_of(node: Node, key: str) -> int:
+    if isinstance(node.value, dict) and key in node.value:
+        return node.value[key][0]
+    return node.line
+
+
+def _check_values(config: Config, node: Node, name: str) -> list[Problem]:
+    """Checks a type alone cannot express; each names the key's line."""
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(SourcePos(name, _line_of(node, key)), message))
+
+    if not config.base_url.startswith(("http://", "https://")):
+        bad("base_url", f"'base_url' must be an absolute http(s) URL, not {config.base_url!r}")
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        bad("timezone", f"'timezone' {config.timezone!r} is not a known IANA time zone (e.g. Europe/London)")
+    if config.recent_issues < 0:
+        bad("recent_issues", "'recent_issues' must not be negative")
+    if config.page_size < 1:
+        bad("page_size", "'page_size' must be at least 1")
+    for kind, spec in config.sections.items():
+        if not kind.isidentifier() or not kind.islower():
+            bad("sections", f"section kind {kind!r} must be a lower-case word (letters, digits, underscores)")
+        keywords = spec.keywords if isinstance(spec, SectionKind) else spec
+        if not keywords:
+            bad("sections", f"section kind {kind!r} needs at least one keyword")
+    return problems

@@ -1,0 +1,152 @@
+"""All issues together: ordering, numbering checks, and the indexes readers browse.
+
+The archive is built once per build from parsed issues. It answers every
+cross-issue question the site, feeds and link checker ask: newest first,
+previous/next, by year and month, every item of a kind, every tag, and every
+link ever featured with the issues it appeared in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Mapping
+
+from ..errors import ContentError, Problem, SourcePos
+from ..model import Issue, Item, Link
+from ..urls import slugify
+
+__all__ = ["Archive", "build_archive", "FeaturedLink", "KindEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class KindEntry:
+    """An item of a section kind, with the issue it appeared in (for section pages)."""
+
+    issue: Issue
+    item: Item
+
+
+@dataclass(slots=True)
+class FeaturedLink:
+    """One normalised URL and every place it was featured, newest first."""
+
+    key: str
+    url: str  # as written the most recent time
+    text: str  # the most recent link text or item title
+    host: str
+    refs: list[tuple[Issue, str]] = field(default_factory=list)  # (issue, item anchor or '')
+
+    @property
+    def first_seen(self) -> datetime:
+        return self.refs[-1][0].date
+
+
+@dataclass(frozen=True, slots=True)
+class Archive:
+    """The published issues, newest first, with indexes over them."""
+
+    issues: tuple[Issue, ...]
+    by_slug: Mapping[str, Issue]
+    by_number: Mapping[int, Issue]
+    kinds: Mapping[str, tuple[KindEntry, ...]]  # kind -> entries, newest issue first
+    tags: Mapping[str, tuple[Issue, ...]]  # tag slug -> issues
+    tag_names: Mapping[str, str]  # tag slug -> tag as written
+    links: tuple[FeaturedLink, ...]  # most recently featured first
+    positions: Mapping[str, int]  # issue slug -> index in ``issues``
+
+    @property
+    def latest(self) -> Issue | None:
+        return self.issues[0] if self.issues else None
+
+    def neighbours(self, issue: Issue) -> tuple[Issue | None, Issue | None]:
+        """(older, newer) than ``issue`` in publication order."""
+        index = self.positions[issue.slug]
+        older = self.issues[index + 1] if index + 1 < len(self.issues) else None
+        newer = self.issues[index - 1] if index > 0 else None
+        return older, newer
+
+    def by_year(self) -> dict[int, dict[int, list[Issue]]]:
+        """year -> month -> issues, every level newest first."""
+        years: dict[int, dict[int, list[Issue]]] = {}
+        for issue in self.issues:
+            years.setdefault(issue.date.year, {}).setdefault(issue.date.month, []).append(issue)
+        return years
+
+
+def build_archive(issues: Iterable[Issue], *, include_drafts: bool = False, now: datetime | None = None) -> Archive:
+    """Check numbering and slugs across issues, drop unpublished ones, and index the rest.
+
+    Raises ContentError naming both files when two issues share a number or URL.
+    Drafts and issues dated in the future are left out unless ``include_drafts``.
+    """
+    all_issues = list(issues)
+    problems: list[Problem] = []
+    seen_number: dict[int, Issue] = {}
+    seen_slug: dict[str, Issue] = {}
+    for issue in sorted(all_issues, key=lambda i: i.source_path):
+        if issue.number is not None:
+            other = seen_number.get(issue.number)
+            if other is not None:
+                problems.append(
+                    Problem(SourcePos(issue.source_path, 1), f"issue number {issue.number} is already used by {other.source_path}")
+                )
+                continue
+            seen_number[issue.number] = issue
+        other = seen_slug.get(issue.slug)
+        if other is not None:
+            problems.append(
+                Problem(SourcePos(issue.source_path, 1), f"issue URL /issues/{issue.slug}/ is already used by {other.source_path}")
+            )
+            continue
+        seen_slug[issue.slug] = issue
+    if problems:
+        raise ContentError(problems)
+    now = now or datetime.now().astimezone()
+    published = [i for i in all_issues if include_drafts or (not i.draft and i.date <= now)]
+    published.sort(key=lambda i: (i.date, i.number or 0, i.slug), reverse=True)
+    return _index(tuple(published))
+
+
+def _index(issues: tuple[Issue, ...]) -> Archive:
+    kinds: dict[str, list[KindEntry]] = defaultdict(list)
+    tags: dict[str, list[Issue]] = defaultdict(list)
+    tag_names: dict[str, str] = {}
+    links: dict[str, FeaturedLink] = {}
+    for issue in issues:
+        for tag in issue.tags:
+            slug = slugify(tag) or "tag"
+            tags[slug].append(issue)
+            tag_names.setdefault(slug, tag)
+        for item in issue.iter_items():
+            kinds[item.kind].append(KindEntry(issue, item))
+            for link in item.links:
+                _add_link(links, link, issue, item.anchor, item.title)
+        for link in _prose_links(issue):
+            _add_link(links, link, issue, "", None)
+    return Archive(
+        issues=issues,
+        by_slug={i.slug: i for i in issues},
+        by_number={i.number: i for i in issues if i.number is not None},
+        kinds={k: tuple(v) for k, v in kinds.items()},
+        tags={k: tuple(v) for k, v in sorted(tags.items())},
+        tag_names=tag_names,
+        links=tuple(links.values()),
+        positions={issue.slug: i for i, issue in enumerate(issues)},
+    )
+
+
+def _add_link(links: dict[str, FeaturedLink], link: Link, issue: Issue, anchor: str, title: str | None) -> None:
+    if not link.key.startswith(("http://", "https://")):
+        return  # mail addresses and relative links are not "featured links"
+    entry = links.get(link.key)
+    if entry is None:
+        entry = links[link.key] = FeaturedLink(link.key, link.url, title or link.text or link.url, link.host)
+    if not entry.refs or entry.refs[-1] != (issue, anchor):
+        entry.refs.append((issue, anchor))
+
+
+def _prose_links(issue: Issue) -> Iterable[Link]:
+    item_links = {id(link) for item in issue.iter_items() for link in item.links}
+    return (link for link in issue.iter_links() if id(link) not in item_links)

@@ -1,0 +1,114 @@
+"""Split a content file into its header (metadata) and Markdown body.
+
+Two header styles are read, unchanged, so existing newsletters build as they are:
+
+- YAML front matter between ``---`` lines (Hugo, Jekyll, most tools);
+- Pelican's ``Key: value`` lines up to the first blank line (This Week in Rust).
+
+The body keeps its line offset so every later message points at the real line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..errors import Problem, SourcePos
+
+__all__ = ["Header", "split_header", "HeaderError"]
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+_PELICAN_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_\- ]{0,40}):(?:\s+(.*))?$")
+_FENCE = re.compile(r"^---[ \t]*$")
+_FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A file's metadata (keys lower-cased), their lines, and where the body starts."""
+
+    meta: dict[str, Any]
+    lines: dict[str, int]  # key -> 1-based line in the file
+    body: str
+    body_line: int  # 1-based line of the body's first line
+    style: str  # 'yaml', 'pelican' or 'none'
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+class HeaderError(Exception):
+    """The header cannot be read; carries the Problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def split_header(text: str, path: str) -> Header:
+    """Find and parse the header of ``text`` (the contents of ``path``)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines and _FENCE.match(lines[0]):
+        return _yaml_header(lines, path)
+    if lines and _PELICAN_LINE.match(lines[0]) and not lines[0].lower().startswith(("http:", "https:")):
+        return _pelican_header(lines)
+    return Header({}, {}, text, 1, "none")
+
+
+def _yaml_header(lines: list[str], path: str) -> Header:
+    for end in range(1, len(lines)):
+        if _FENCE_END.match(lines[end]):
+            break
+    else:
+        raise HeaderError(Problem(SourcePos(path, 1), "front matter starts with '---' but has no closing '---'"))
+    block = "\n".join(lines[1:end])
+    try:
+        data = yaml.load(block, Loader=_Loader) if block.strip() else {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark else 1
+        raise HeaderError(Problem(SourcePos(path, line), f"invalid front matter: {exc.problem or exc.context}")) from None
+    except yaml.YAMLError as exc:
+        raise HeaderError(Problem(SourcePos(path, 1), f"invalid front matter: {exc}")) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise HeaderError(Problem(SourcePos(path, 2), "front matter must be a mapping of keys to values"))
+    key_lines: dict[str, int] = {}
+    for i, line in enumerate(lines[1:end], start=2):
+        m = re.match(r"^([^\s#:][^:]*):", line)
+        if m:
+            key_lines.setdefault(m.group(1).strip().lower(), i)
+    meta = {str(k).lower(): v for k, v in data.items()}
+    return Header(meta, key_lines, "\n".join(lines[end + 1 :]), end + 2, "yaml")
+
+
+def _pelican_header(lines: list[str]) -> Header:
+    meta: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    last: str | None = None
+    end = len(lines)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            end = i
+            break
+        m = _PELICAN_LINE.match(line)
+        if m:
+            last = m.group(1).strip().lower()
+            meta[last] = (m.group(2) or "").strip()
+            key_lines[last] = i + 1
+        elif last is not None and line[:1] in (" ", "\t"):
+            meta[last] = f"{meta[last]} {line.strip()}"  # continuation line
+        else:
+            end = i  # the header ends at the first line that is not a key
+            break
+    return Header(meta, key_lines, "\n".join(lines[end:]), end + 1, "pelican")

@@ -1,0 +1,827 @@
+"""Read one issue file into an :class:`~generator.model.Issue`.
+
+The grouping rules (documented for editors in docs/content.md):
+
+1. The header gives title, date, number, draft, tags, summary (YAML front
+   matter or Pelican ``Key: value`` lines).
+2. Text before the first heading is the issue's introduction.
+3. The shallowest heading level used in the file starts sections; each deeper
+   heading starts a sub-section of the heading above it. A heading's words
+   choose the section's kind through the configured keywords; ``{kind=jobs}``
+   at the end of a heading sets it explicitly.
+4. In a list that contains links, each top-level list item is an item. A list
+   without any link is prose.
+5. Paragraph items (DevOps Weekly style): a paragraph that ends in link lines
+   (lines holding only a link, optionally after ``<br>``; a bare URL or e-mail
+   address counts) closes an item. Link-less paragraphs just before it are
+   part of that item (its lead-in; a short first line without a full stop
+   becomes the item's title). Link-less paragraphs after the last item of a
+   section, before the next heading, belong to that item.
+6. A paragraph whose links sit inside its sentences, and any other block
+   (quote, code, table), is prose.
+7. A closing block of the last section that repeats a sponsor item of the
+   same issue word for word is the issue's closing sponsor note (outro).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import re
+from dataclasses import dataclass, field
+from datetime import date as date_type
+from datetime import datetime, time
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from ..config import SectionKind
+from ..errors import ContentError, Problem, SourcePos
+from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
+from ..urls import host_of, normalize_url, slugify, unique_slug
+from .frontmatter import Header, HeaderError, split_header
+from .markdown import Token, engine, plain_text, render_blocks, render_inline
+
+__all__ = ["read_issue", "parse_issue_text", "IssueSettings", "parse_date", "GENERAL_KIND"]
+
+GENERAL_KIND = "general"
+
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_NUMBER_IN_TITLE = re.compile(r"#\s*(\d+)\b|\b(?:issue|no\.?|number)\s+(\d+)\b|(?<![\d.])(\d+)\s*$", re.IGNORECASE)
+_NUMBER_IN_NAME = re.compile(r"^(\d+)(?!-\d)(?:\D|$)")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[-_]?")
+_KIND_SUFFIX = re.compile(r"\s*\{\s*kind\s*=\s*([A-Za-z0-9_-]+)\s*\}\s*$")
+_DECORATION = re.compile(r"^[=\-_*~#.\s]+$")
+_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
+_LABEL = re.compile(r"\[([^\[\]]{1,24})\]")
+_MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
+_COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*?-->\s*)+$", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_LOOSE_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSettings:
+    """The parts of the config the reader needs (small, so it ships cheaply to workers)."""
+
+    section_kinds: tuple[tuple[str, SectionKind], ...]
+    timezone: str
+
+    @property
+    def kinds(self) -> dict[str, SectionKind]:
+        return dict(self.section_kinds)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def read_issue(path: str, data: bytes, settings: IssueSettings) -> Issue:
+    """Parse the bytes of one issue file; raise ContentError listing every problem."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError([Problem(SourcePos(path, line), "not valid UTF-8 text")]) from None
+    return parse_issue_text(path, text, settings, source_hash=hashlib.sha256(data).hexdigest())
+
+
+def parse_issue_text(path: str, text: str, settings: IssueSettings, *, source_hash: str = "") -> Issue:
+    """Parse an issue from text; ``path`` is used for messages and the slug."""
+    problems: list[Problem] = []
+    try:
+        header = split_header(text, path)
+    except HeaderError as exc:
+        raise ContentError([exc.problem]) from None
+    meta = _read_meta(path, header, settings, problems)
+    reader = _BodyReader(path, header.body, header.body_line, settings.kinds, problems)
+    intro, sections, outro = reader.read()
+    if problems:
+        raise ContentError(problems)
+    assert meta is not None
+    summary = meta["summary"] or reader.summary or _first_sentence_of(sections)
+    return Issue(
+        number=meta["number"],
+        title=meta["title"],
+        date=meta["date"],
+        slug=meta["slug"],
+        summary=summary,
+        intro=intro,
+        sections=sections,
+        outro=outro,
+        tags=meta["tags"],
+        draft=meta["draft"],
+        category=meta["category"],
+        source_path=path,
+        source_hash=source_hash or hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        pos=SourcePos(path, 1),
+        extra=meta["extra"],
+    )
+
+
+# ---------------------------------------------------------------- header
+
+
+_KNOWN_KEYS = {"title", "date", "number", "draft", "status", "tags", "summary", "category", "slug"}
+
+
+def _read_meta(path: str, header: Header, settings: IssueSettings, problems: list[Problem]) -> dict[str, Any] | None:
+    meta = header.meta
+    before = len(problems)
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(SourcePos(path, header.line_of(key)), message))
+
+    if header.style == "none":
+        problems.append(Problem(SourcePos(path, 1), "missing front matter: start the file with '---', 'title:' and 'date:' lines"))
+        return None
+    title = meta.get("title")
+    if title is None or not str(title).strip():
+        bad("title", "missing 'title' in the header")
+        title = ""
+    title = " ".join(_MD_ESCAPE.sub(r"\1", str(title)).split())
+    when: datetime | None = None
+    if "date" not in meta or meta["date"] in (None, ""):
+        bad("date", "missing 'date' in the header")
+    else:
+        try:
+            when = parse_date(meta["date"], ZoneInfo(settings.timezone))
+        except ValueError:
+            bad("date", f"cannot read date {str(meta['date'])!r}; write it as YYYY-MM-DD or YYYY-MM-DD HH:MM")
+    number: int | None = None
+    raw_number = meta.get("number")
+    if raw_number not in (None, ""):
+        if isinstance(raw_number, int) and not isinstance(raw_number, bool) and raw_number > 0:
+            number = raw_number
+        elif isinstance(raw_number, str) and raw_number.strip().lstrip("#").isdigit() and int(raw_number.strip().lstrip("#")) > 0:
+            number = int(raw_number.strip().lstrip("#"))
+        else:
+            bad("number", f"'number' must be a positive whole number, not {raw_number!r}")
+    else:
+        number = _number_from(title, PurePosixPath(path).stem)
+    draft = meta.get("draft", False)
+    if isinstance(meta.get("status"), str) and meta["status"].strip().lower() == "draft":
+        draft = True
+    if not isinstance(draft, bool):
+        if isinstance(draft, str) and draft.strip().lower() in ("true", "yes", "false", "no"):
+            draft = draft.strip().lower() in ("true", "yes")
+        else:
+            bad("draft", f"'draft' must be true or false, not {draft!r}")
+            draft = False
+    tags = _read_tags(meta.get("tags"))
+    if tags is None:
+        bad("tags", "'tags' must be a list of words or a comma-separated line")
+        tags = ()
+    summary = meta.get("summary")
+    summary = " ".join(_TAG.sub("", str(summary)).split()) if summary else ""
+    category = str(meta["category"]).strip() if meta.get("category") else None
+    if number is not None:
+        slug = str(number)
+    else:
+        slug = slugify(str(meta.get("slug") or "")) or slugify(_DATE_PREFIX.sub("", PurePosixPath(path).stem)) or "issue"
+    extra = tuple(sorted((k, str(v)) for k, v in meta.items() if k not in _KNOWN_KEYS))
+    if len(problems) != before:
+        return None
+    return {
+        "title": title,
+        "date": when,
+        "number": number,
+        "draft": draft,
+        "tags": tags,
+        "summary": summary,
+        "category": category,
+        "slug": slug,
+        "extra": extra,
+    }
+
+
+def parse_date(value: Any, zone: ZoneInfo) -> datetime:
+    """A timezone-aware datetime from a header value; naive times are read in ``zone``."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date_type):
+        result = datetime.combine(value, time(0, 0))
+    else:
+        text = str(value).strip()
+        m = _LOOSE_DATE.match(text)
+        if m:  # accept single-digit months and days, as Pelican does ("2020-12-2")
+            text = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}{m.group(4)}"
+        text = text.replace("Z", "+00:00") if text.endswith("Z") else text
+        result = datetime.fromisoformat(text)
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=zone)
+    return result
+
+
+def _number_from(title: str, stem: str) -> int | None:
+    m = _NUMBER_IN_TITLE.search(title)
+    if m:
+        return int(next(g for g in m.groups() if g))
+    m = _NUMBER_IN_NAME.match(stem)
+    if m:
+        return int(m.group(1)) or None
+    return None
+
+
+def _read_tags(value: Any) -> tuple[str, ...] | None:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    tags = []
+    for tag in items:
+        if isinstance(tag, (dict, list)):
+            return None
+        text = str(tag).strip()
+        if text and text not in tags:
+            tags.append(text)
+    return tuple(tags)
+
+
+def _first_sentence_of(sections: tuple[Section, ...]) -> str:
+    for section in sections:
+        for item in section.iter_items():
+            return item.display_title
+    return ""
+
+
+# ---------------------------------------------------------------- body
+
+
+@dataclass(slots=True)
+class _ItemDraft:
+    title: str | None
+    commentary_md: list[str]
+    html: list[str]
+    links: list[Link]
+    pos: SourcePos
+    style: str
+
+
+@dataclass(slots=True)
+class _Para:
+    """A paragraph, split into commentary lines and trailing link lines."""
+
+    tokens: list[Token]
+    line: int  # file line of the paragraph's first line
+    source: list[str]  # its source lines
+    commentary: list[Token]  # inline children before the link lines
+    commentary_lines: int
+    links_inline: list[Link]
+    links_own_line: list[Link]
+
+    @property
+    def has_link_lines(self) -> bool:
+        return bool(self.links_own_line)
+
+    @property
+    def has_links(self) -> bool:
+        return bool(self.links_inline or self.links_own_line)
+
+
+@dataclass(slots=True)
+class _SectionDraft:
+    kind: str
+    title: str
+    level: int  # depth: 1 for sections, 2 for sub-sections…
+    heading_level: int  # 1..6 as written
+    pos: SourcePos
+    blocks: list[Any] = field(default_factory=list)  # Prose | ('group', style, [_ItemDraft])
+    subsections: list["_SectionDraft"] = field(default_factory=list)
+    pending: list[_Para] = field(default_factory=list)
+    trailing_ok: bool = False  # the last block is a paragraph item that may take trailing paragraphs
+
+
+class _BodyReader:
+    """One pass over the body's tokens, building sections and items."""
+
+    def __init__(self, path: str, body: str, body_line: int, kinds: dict[str, SectionKind], problems: list[Problem]):
+        self.path = path
+        self.lines = body.split("\n")
+        self.offset = body_line  # file line of body line 0
+        self.kinds = kinds
+        self.problems = problems
+        self.summary = ""
+        self.env: dict[str, Any] = {}
+        self.tokens = engine().parse(body, self.env)
+
+    # -- positions
+
+    def _line(self, token: Token) -> int:
+        return (token.map[0] if token.map else 0) + self.offset
+
+    def _pos(self, token: Token) -> SourcePos:
+        return SourcePos(self.path, self._line(token))
+
+    # -- top level
+
+    def read(self) -> tuple[Prose | None, tuple[Section, ...], tuple[Any, ...]]:
+        blocks = list(_top_level_blocks(self.tokens))
+        intro_blocks: list[list[Token]] = []
+        roots: list[_SectionDraft] = []
+        stack: list[_SectionDraft] = []
+        for block in blocks:
+            first = block[0]
+            if first.type == "heading_open":
+                level = int(first.tag[1])
+                if stack:
+                    self._flush(stack[-1])
+                while stack and stack[-1].heading_level >= level:
+                    stack.pop()
+                section = self._new_section(block, level, stack[-1] if stack else None)
+                (stack[-1].subsections if stack else roots).append(section)
+                stack.append(section)
+            elif not stack:
+                intro_blocks.append(block)
+            else:
+                self._add_block(stack[-1], block)
+        if stack:
+            self._flush(stack[-1])
+        intro = self._intro(intro_blocks)
+        outro: list[Any] = []
+        self._split_outro(roots, outro)
+        taken: set[str] = set()
+        sections = tuple(self._freeze_section(s, taken) for s in roots)
+        item_taken = set(taken)
+        sections = tuple(self._freeze_items(s, item_taken) for s in sections)
+        frozen_outro = tuple(self._freeze_block(b, "outro", "sponsor", item_taken) for b in outro)
+        return intro, sections, frozen_outro
+
+    def _new_section(self, block: list[Token], level: int, parent: _SectionDraft | None) -> _SectionDraft:
+        inline = block[1]
+        title = " ".join(plain_text(inline.children or []).split())
+        kind: str | None = None
+        m = _KIND_SUFFIX.search(title)
+        if m:
+            title = title[: m.start()].rstrip()
+            kind = m.group(1)
+            if kind != GENERAL_KIND and kind not in self.kinds:
+                known = ", ".join(sorted(self.kinds))
+                self.problems.append(
+                    Problem(self._pos(block[0]), f"section kind '{kind}' is not in the config (known: {known})")
+                )
+                kind = GENERAL_KIND
+        if kind is None:
+            kind = self._kind_for(title) or (parent.kind if parent else GENERAL_KIND)
+        depth = parent.level + 1 if parent else 1
+        return _SectionDraft(kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block[0]))
+
+    def _kind_for(self, title: str) -> str | None:
+        words = set(re.findall(r"[a-z0-9]+", title.lower()))
+        lowered = f" {' '.join(re.findall(r'[a-z0-9]+', title.lower()))} "
+        for kind, spec in self.kinds.items():
+            for keyword in spec.keywords:
+                key = keyword.lower().strip()
+                if (" " in key and f" {key} " in lowered) or key in words:
+                    return kind
+        return None
+
+    # -- blocks inside a section
+
+    def _add_block(self, section: _SectionDraft, block: list[Token]) -> None:
+        first = block[0]
+        if first.type == "paragraph_open":
+            para = self._paragraph(block)
+            if para is None:
+                return
+            if para.has_link_lines:
+                lead = section.pending
+                section.pending = []
+                self._add_item(section, self._paragraph_item(lead, para), "paragraphs")
+                section.trailing_ok = True
+            elif para.has_links:
+                self._flush(section)
+                section.trailing_ok = False
+                section.blocks.append(self._prose(block, para.links_inline))
+            else:
+                section.pending.append(para)
+            return
+        self._flush(section)
+        section.trailing_ok = False
+        if first.type in ("bullet_list_open", "ordered_list_open"):
+            self._list(section, block)
+        elif first.type == "hr":
+            return
+        elif first.type == "html_block" and _COMMENT_ONLY.match(first.content):
+            return
+        else:
+            section.blocks.append(self._prose(block, self._links_in(block)))
+
+    def _flush(self, section: _SectionDraft) -> None:
+        """Place link-less paragraphs waiting for a link line: trailing text of the last item, or prose."""
+        if not section.pending:
+            return
+        pending, section.pending = section.pending, []
+        if section.trailing_ok and section.blocks and isinstance(section.blocks[-1], tuple):
+            item = section.blocks[-1][2][-1]
+            for para in pending:
+                item.commentary_md.extend(para.source)
+                item.commentary_md.append("")
+                item.html.append(f"<p>{render_inline(para.commentary, self.env)}</p>")
+            return
+        for para in pending:
+            section.blocks.append(self._prose(para.tokens, []))
+
+    def _add_item(self, section: _SectionDraft, item: _ItemDraft, style: str) -> None:
+        last = section.blocks[-1] if section.blocks else None
+        if isinstance(last, tuple) and last[1] == style:
+            last[2].append(item)
+        else:
+            section.blocks.append(("group", style, [item]))
+
+    def _paragraph(self, block: list[Token]) -> _Para | None:
+        inline = block[1]
+        children = inline.children or []
+        line = self._line(block[0])
+        start, end = (block[0].map or [0, 0])
+        source = self.lines[start:end]
+        if _DECORATION.match(inline.content or ""):
+            return None
+        rows = _split_rows(children)
+        cut = len(rows)
+        while cut > 0 and _is_link_row(rows[cut - 1]):
+            cut -= 1
+        commentary_rows = rows[:cut]
+        commentary: list[Token] = []
+        for i, row in enumerate(commentary_rows):
+            if i:
+                commentary.append(_softbreak())
+            commentary.extend(row)
+        commentary = _strip_trailing_breaks(commentary)
+        links_inline = self._links_from_inline(commentary, line)
+        links_own: list[Link] = []
+        for i in range(cut, len(rows)):
+            links_own.extend(self._links_from_inline(rows[i], line + i, inline=False))
+        return _Para(
+            tokens=block,
+            line=line,
+            source=source[:cut] if cut < len(rows) else source,
+            commentary=commentary,
+            commentary_lines=cut,
+            links_inline=links_inline,
+            links_own_line=links_own,
+        )
+
+    def _paragraph_item(self, lead: list[_Para], para: _Para) -> _ItemDraft:
+        title: str | None = None
+        parts = list(lead)
+        if lead and len(lead[0].source) == 1 and (len(lead) > 1 or para.commentary):
+            text = " ".join(plain_text(lead[0].commentary).split())
+            if text and len(text) <= 120 and not text.endswith((".", "!", "?", ":", "…")):
+                title = text
+                parts = lead[1:]
+        html: list[str] = []
+        md: list[str] = []
+        links: list[Link] = []
+        for p in parts:
+            html.append(f"<p>{render_inline(p.commentary, self.env)}</p>")
+            md.extend(p.source)
+            md.append("")
+            links.extend(p.links_inline)
+        if para.commentary:
+            html.append(f"<p>{render_inline(para.commentary, self.env)}</p>")
+            md.extend(_strip_br_suffix(para.source))
+        links.extend(para.links_inline)
+        links.extend(para.links_own_line)
+        first = lead[0] if lead else para
+        return _ItemDraft(
+            title=title,
+            commentary_md=md,
+            html=html,
+            links=links,
+            pos=SourcePos(self.path, first.line),
+            style="paragraphs",
+        )
+
+    def _list(self, section: _SectionDraft, block: list[Token]) -> None:
+        items = list(_list_items(block))
+        drafts: list[_ItemDraft] = []
+        any_links = False
+        for item_tokens in items:
+            links: list[Link] = []
+            labels: tuple[str, ...] = ()
+            title: str | None = None
+            first_inline = next((t for t in item_tokens if t.type == "inline"), None)
+            for tok in item_tokens:
+                if tok.type == "inline":
+                    found = self._links_from_inline(tok.children or [], self._line(tok))
+                    if tok is first_inline:
+                        labels, title = _labels_and_title(tok.children or [])
+                        if labels and found:
+                            found[0] = _with_labels(found[0], labels)
+                    links.extend(found)
+            any_links = any_links or bool(links)
+            open_tok = item_tokens[0]
+            inner = item_tokens[1:-1]
+            start, end = open_tok.map or [0, 0]
+            drafts.append(
+                _ItemDraft(
+                    title=title,
+                    commentary_md=_dedent_item(self.lines[start:end], open_tok.markup),
+                    html=[render_blocks(inner, self.env).strip()],
+                    links=links,
+                    pos=self._pos(open_tok),
+                    style="numbered" if block[0].type == "ordered_list_open" else "bullets",
+                )
+            )
+        if not any_links:
+            section.blocks.append(self._prose(block, []))
+            return
+        style = drafts[0].style
+        section.blocks.append(("group", style, drafts))
+
+    def _prose(self, block: Sequence[Token], links: list[Link]) -> Prose:
+        return Prose(html=Html(render_blocks(block, self.env)), links=tuple(links), pos=self._pos(block[0]))
+
+    def _links_in(self, block: Sequence[Token]) -> list[Link]:
+        links: list[Link] = []
+        for tok in block:
+            if tok.type == "inline":
+                links.extend(self._links_from_inline(tok.children or [], self._line(tok)))
+        return links
+
+    def _links_from_inline(self, children: Sequence[Token], line: int, *, inline: bool = True) -> list[Link]:
+        links: list[Link] = []
+        current_line = line
+        i = 0
+        while i < len(children):
+            tok = children[i]
+            if tok.type in ("softbreak", "hardbreak"):
+                current_line += 1
+            elif tok.type == "link_open":
+                href = str(tok.attrs.get("href", ""))
+                j = i + 1
+                text_parts: list[Token] = []
+                while j < len(children) and children[j].type != "link_close":
+                    text_parts.append(children[j])
+                    j += 1
+                text = " ".join(plain_text(text_parts).split())
+                links.append(
+                    Link(
+                        url=href,
+                        key=normalize_url(href),
+                        text=text,
+                        host=host_of(href),
+                        inline=inline,
+                        pos=SourcePos(self.path, current_line),
+                    )
+                )
+                i = j
+            i += 1
+        return links
+
+    # -- intro and outro
+
+    def _intro(self, blocks: list[list[Token]]) -> Prose | None:
+        if not blocks:
+            return None
+        html_parts: list[str] = []
+        links: list[Link] = []
+        summary_parts: list[str] = []
+        more_seen = False
+        for block in blocks:
+            first = block[0]
+            if first.type == "html_block" and _COMMENT_ONLY.match(first.content):
+                if _MORE.search(first.content) and not more_seen:
+                    more_seen = True
+                    self.summary = " ".join(" ".join(summary_parts).split())
+                continue
+            html_parts.append(render_blocks(block, self.env))
+            links.extend(self._links_in(block))
+            if first.type == "paragraph_open":
+                summary_parts.append(plain_text(block[1].children or []))
+        if not more_seen:
+            self.summary = " ".join(summary_parts[0].split()) if summary_parts else ""
+        if len(self.summary) > 300:
+            self.summary = self.summary[:297].rsplit(" ", 1)[0] + "…"
+        if not html_parts:
+            return None
+        return Prose(html=Html("".join(html_parts)), links=tuple(links), pos=self._pos(blocks[0][0]))
+
+    def _split_outro(self, roots: list[_SectionDraft], outro: list[Any]) -> None:
+        """Move a closing repeat of a sponsor item out of the last section (rule 7)."""
+        if not roots:
+            return
+        sponsor_items = [
+            item
+            for s in roots
+            if s.kind == "sponsor"
+            for b in s.blocks
+            if isinstance(b, tuple)
+            for item in b[2]
+        ]
+        if not sponsor_items:
+            return
+        last = roots[-1]
+        while last.subsections:
+            last = last.subsections[-1]
+        if last.kind == "sponsor" or not last.blocks or not isinstance(last.blocks[-1], tuple):
+            return
+        group = last.blocks[-1][2]
+        tail = group[-1]
+        signature = _item_signature(tail)
+        if any(_item_signature(s) == signature for s in sponsor_items):
+            group.pop()
+            if not group:
+                last.blocks.pop()
+            outro.append(("group", "paragraphs", [tail]))
+
+    # -- freezing
+
+    def _freeze_section(self, draft: _SectionDraft, taken: set[str]) -> Section:
+        """Sections first, so their slugs win over item anchors in the page's id space."""
+        slug = unique_slug(slugify(draft.title), taken, fallback="section")
+        subs = tuple(self._freeze_section(s, taken) for s in draft.subsections)
+        return Section(
+            kind=draft.kind,
+            title=draft.title,
+            slug=slug,
+            level=draft.level,
+            blocks=tuple(draft.blocks),  # items frozen in _freeze_items
+            subsections=subs,
+            pos=draft.pos,
+        )
+
+    def _freeze_items(self, section: Section, taken: set[str], top: str | None = None) -> Section:
+        top_slug = top or section.slug
+        blocks = tuple(self._freeze_block(b, top_slug, section.kind, taken) for b in section.blocks)
+        subs = tuple(self._freeze_items(s, taken, top_slug) for s in section.subsections)
+        return Section(
+            kind=section.kind,
+            title=section.title,
+            slug=section.slug,
+            level=section.level,
+            blocks=blocks,
+            subsections=subs,
+            pos=section.pos,
+        )
+
+    def _freeze_block(self, block: Any, section_slug: str, kind: str, taken: set[str]) -> Any:
+        if isinstance(block, Prose):
+            return block
+        _, style, drafts = block
+        items = []
+        for d in drafts:
+            labels = {label.lower() for link in d.links for label in link.labels}
+            sponsored = kind == "sponsor" or bool(labels & {"sponsor", "sponsored", "ad"})
+            items.append(
+                Item(
+                    anchor=unique_slug(_anchor_base(d), taken),
+                    title=d.title,
+                    commentary="\n".join(d.commentary_md).strip(),
+                    commentary_html=Html("\n".join(h for h in d.html if h)),
+                    links=tuple(d.links),
+                    section=section_slug,
+                    kind=kind,
+                    sponsored=sponsored,
+                    pos=d.pos,
+                )
+            )
+        return ItemGroup(style=style, items=tuple(items))
+
+
+# ---------------------------------------------------------------- token helpers
+
+
+def _top_level_blocks(tokens: list[Token]) -> Iterable[list[Token]]:
+    """Group the flat token stream into top-level blocks (open … matching close)."""
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if tok.nesting == 1:
+            depth = 0
+            j = i
+            while j < n:
+                depth += tokens[j].nesting
+                if depth == 0:
+                    break
+                j += 1
+            yield tokens[i : j + 1]
+            i = j + 1
+        else:
+            yield [tok]
+            i += 1
+
+
+def _list_items(block: list[Token]) -> Iterable[list[Token]]:
+    """The token runs of a list's top-level items."""
+    level = block[0].level + 1
+    start = None
+    for i, tok in enumerate(block):
+        if tok.type == "list_item_open" and tok.level == level:
+            start = i
+        elif tok.type == "list_item_close" and tok.level == level and start is not None:
+            yield block[start : i + 1]
+            start = None
+
+
+def _split_rows(children: Sequence[Token]) -> list[list[Token]]:
+    rows: list[list[Token]] = [[]]
+    for tok in children:
+        if tok.type in ("softbreak", "hardbreak"):
+            rows.append([])
+        else:
+            rows[-1].append(tok)
+    return rows
+
+
+def _is_link_row(row: Sequence[Token]) -> bool:
+    """True when a line holds exactly one link and nothing else but <br> and spaces."""
+    links = 0
+    depth = 0
+    for tok in row:
+        if tok.type == "link_open":
+            if depth == 0:
+                links += 1
+            depth += 1
+        elif tok.type == "link_close":
+            depth -= 1
+        elif depth:
+            continue
+        elif tok.type == "html_inline" and _BR.match(tok.content.strip()):
+            continue
+        elif tok.type == "text" and not tok.content.strip():
+            continue
+        else:
+            return False
+    return links == 1
+
+
+def _strip_trailing_breaks(children: list[Token]) -> list[Token]:
+    while children and (
+        children[-1].type in ("softbreak", "hardbreak")
+        or (children[-1].type == "html_inline" and _BR.match(children[-1].content.strip()))
+        or (children[-1].type == "text" and not children[-1].content.strip())
+    ):
+        children = children[:-1]
+    return children
+
+
+def _strip_br_suffix(lines: list[str]) -> list[str]:
+    if lines:
+        lines = lines[:-1] + [re.sub(r"\s*<br\s*/?>\s*$", "", lines[-1], flags=re.IGNORECASE)]
+    return lines
+
+
+def _softbreak() -> Token:
+    return Token("softbreak", "br", 0)
+
+
+def _labels_and_title(children: Sequence[Token]) -> tuple[tuple[str, ...], str | None]:
+    """Leading ``[video]``-style labels and, when the item opens with a link, its text."""
+    labels: list[str] = []
+    for i, tok in enumerate(children):
+        if tok.type == "text":
+            rest = tok.content
+            found = _LABEL.findall(rest)
+            if _LABEL.sub("", rest).strip():
+                return tuple(labels), None
+            labels.extend(x.strip() for x in found)
+        elif tok.type == "link_open":
+            j = i + 1
+            parts = []
+            while j < len(children) and children[j].type != "link_close":
+                parts.append(children[j])
+                j += 1
+            text = " ".join(plain_text(parts).split())
+            return tuple(labels), (text or None)
+        else:
+            return tuple(labels), None
+    return tuple(labels), None
+
+
+def _with_labels(link: Link, labels: tuple[str, ...]) -> Link:
+    return Link(url=link.url, key=link.key, text=link.text, host=link.host, labels=labels, inline=link.inline, pos=link.pos)
+
+
+def _dedent_item(lines: list[str], marker: str) -> list[str]:
+    if not lines:
+        return []
+    first = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s?", "", lines[0], count=1)
+    rest = [line[2:] if line.startswith("  ") else line.lstrip() for line in lines[1:]]
+    out = [first] + rest
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+def _item_signature(item: _ItemDraft) -> tuple[tuple[str, ...], str]:
+    text = " ".join(_TAG.sub(" ", " ".join(item.html)).split())
+    title = item.title or ""
+    return tuple(link.key for link in item.links), f"{title} {text}".strip()
+
+
+def _anchor_base(item: _ItemDraft) -> str:
+    if item.title:
+        return slugify(item.title, max_length=50)
+    text = htmllib.unescape(_TAG.sub(" ", " ".join(item.html)))
+    words = re.findall(r"[A-Za-z0-9]+", text)[:8]
+    if words:
+        return slugify(" ".join(words), max_length=50)
+    if item.links:
+        return slugify(item.links[0].host or item.links[0].text, max_length=50)
+    return "item"

@@ -1,0 +1,83 @@
+"""Errors that point at the file and line an editor has to fix.
+
+Every problem Tidings reports about the repository is a :class:`Problem`: a
+source position and one human sentence. Readers collect problems instead of
+raising at the first one, so a single run reports everything that is wrong;
+:class:`TidingsError` carries the collected list to the command line, which
+prints one ``path:line: message`` line per problem and exits with status 1.
+
+Exception tree::
+
+    TidingsError            one or more Problems; exit status 1
+    ├── ConfigError         tidings.yaml and other YAML settings files
+    ├── ContentError        issues, pages and other content files
+    └── BuildError          planning, rendering and writing the site
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = [
+    "SourcePos",
+    "Problem",
+    "TidingsError",
+    "ConfigError",
+    "ContentError",
+    "BuildError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePos:
+    """A place in a source file: a repository-relative POSIX path and a 1-based line.
+
+    ``line`` is 0 when a problem concerns the file as a whole (for example,
+    it cannot be read), in which case only the path is printed.
+    """
+
+    path: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def shifted(self, lines: int) -> "SourcePos":
+        """The same file, ``lines`` further down (used for body offsets)."""
+        return SourcePos(self.path, self.line + lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input, with the place to fix it."""
+
+    pos: SourcePos
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pos}: {self.message}"
+
+
+class TidingsError(Exception):
+    """One or more problems that stop the command; printed one per line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(cls, path: str, line: int, message: str) -> "TidingsError":
+        return cls([Problem(SourcePos(path, line), message)])
+
+
+class ConfigError(TidingsError):
+    """A settings file is missing, malformed or fails its schema."""
+
+
+class ContentError(TidingsError):
+    """An issue, page or other content file cannot be understood."""
+
+
+class BuildError(TidingsError):
+    """The site cannot be planned, rendered or written."""

@@ -1,0 +1,235 @@
+"""The newsletter as data: issues, sections, items, links, pages.
+
+Every output (site pages, email editions, feeds, the link checker, search)
+reads these values and nothing else, so an issue file is parsed exactly once.
+Values are frozen and hold only strings, numbers, dates and tuples: they can
+be compared, sent to worker processes and serialised to JSON for caches.
+Relations are by key (issue slug, normalised URL, item anchor), not pointers.
+
+HTML fields hold :class:`Html`: markup rendered from the editor's own
+Markdown, which is trusted. Anything from a feed or the web reaches a page
+only as sanitised :class:`generator.sanitize.SafeHtml`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Union
+
+from .errors import SourcePos
+
+__all__ = [
+    "Html",
+    "Link",
+    "Item",
+    "Prose",
+    "ItemGroup",
+    "Block",
+    "Section",
+    "Issue",
+    "Page",
+    "LinkRef",
+    "walk_sections",
+]
+
+
+class Html(str):
+    """Markup that Jinja must not escape (it implements ``__html__``).
+
+    Only the Markdown renderer of trusted editor content and the sanitiser
+    create these.
+    """
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """A link as the editor wrote it, with the key that identifies it across issues."""
+
+    url: str  # the href as written (after Markdown unescaping)
+    key: str  # normalised URL (see urls.normalize_url); joins link index and link status
+    text: str  # the link's visible text
+    host: str  # lower-case host name, '' for mailto: and relative links
+    labels: tuple[str, ...] = ()  # e.g. ('video',) from "[video] [Title](url)"
+    inline: bool = True  # False when it stands on its own line after the commentary
+    pos: SourcePos
+
+    @property
+    def is_mail(self) -> bool:
+        return self.url.startswith("mailto:")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One curated entry: a short commentary and the links it is about."""
+
+    anchor: str  # unique within its issue; the fragment of its permalink
+    title: str | None  # the entry's title when it has one (list item link text, lead-in line)
+    commentary: str  # Markdown source of the commentary, link lines removed
+    commentary_html: Html
+    links: tuple[Link, ...]
+    section: str  # slug of the top-level section it belongs to
+    kind: str  # the kind of that section ('news', 'tools', … or 'general')
+    sponsored: bool
+    pos: SourcePos
+
+    @property
+    def primary_link(self) -> Link | None:
+        return self.links[0] if self.links else None
+
+    @property
+    def display_title(self) -> str:
+        """A title for listings: the item's own, else the start of its commentary."""
+        if self.title:
+            return self.title
+        text = " ".join(_strip_markup(self.commentary_html).split())
+        if not text and self.links:
+            return self.links[0].text or self.links[0].url
+        cut = text.find(". ")
+        if 0 < cut <= 120:
+            return text[: cut + 1]
+        return text if len(text) <= 120 else text[:117].rsplit(" ", 1)[0] + "…"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prose:
+    """Text of a section that is not an item (an introduction, a note, a quote)."""
+
+    html: Html
+    links: tuple[Link, ...]
+    pos: SourcePos
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemGroup:
+    """Consecutive items written the same way: a bullet list, a numbered list, or paragraphs."""
+
+    style: str  # 'bullets', 'numbered' or 'paragraphs'
+    items: tuple[Item, ...]
+
+
+Block = Union[Prose, ItemGroup]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Section:
+    """A heading and what follows it, up to the next heading of the same or a higher level."""
+
+    kind: str
+    title: str
+    slug: str  # unique within its issue; the heading's anchor
+    level: int  # 1 for a section, 2 for a sub-section, …
+    blocks: tuple[Block, ...]
+    subsections: tuple["Section", ...]
+    pos: SourcePos
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """The section's own items (not those of its sub-sections), in order."""
+        return tuple(item for block in self.blocks if isinstance(block, ItemGroup) for item in block.items)
+
+    def iter_items(self) -> Iterator[Item]:
+        """Own items, then each sub-section's, depth first."""
+        yield from self.items
+        for sub in self.subsections:
+            yield from sub.iter_items()
+
+    def iter_links(self) -> Iterator[Link]:
+        for block in self.blocks:
+            if isinstance(block, Prose):
+                yield from block.links
+            else:
+                for item in block.items:
+                    yield from item.links
+        for sub in self.subsections:
+            yield from sub.iter_links()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Issue:
+    """One issue of the newsletter, as parsed from its file."""
+
+    number: int | None  # None for a special edition that has no number
+    title: str
+    date: datetime  # timezone-aware
+    slug: str  # the URL segment: the number, or a slug for unnumbered issues
+    summary: str  # plain text, for listings and meta descriptions
+    intro: Prose | None  # text before the first heading
+    sections: tuple[Section, ...]
+    outro: tuple[Block, ...]  # closing notes after the last section (e.g. the sponsor repeated)
+    tags: tuple[str, ...]
+    draft: bool
+    category: str | None
+    source_path: str  # repository-relative POSIX path
+    source_hash: str  # sha256 of the file's bytes
+    pos: SourcePos  # where the header starts (line 1)
+    extra: tuple[tuple[str, str], ...] = field(default=())  # other header keys, as text
+
+    @property
+    def label(self) -> str:
+        """How the issue is named in lists: '#528' or its title for specials."""
+        return f"#{self.number}" if self.number is not None else self.title
+
+    def iter_sections(self) -> Iterator[Section]:
+        """Every section and sub-section, depth first."""
+        return walk_sections(self.sections)
+
+    def iter_items(self) -> Iterator[Item]:
+        for section in self.sections:
+            yield from section.iter_items()
+        for block in self.outro:
+            if isinstance(block, ItemGroup):
+                yield from block.items
+
+    def iter_links(self) -> Iterator[Link]:
+        """Every link of the issue in reading order: intro, sections, outro."""
+        if self.intro is not None:
+            yield from self.intro.links
+        for section in self.sections:
+            yield from section.iter_links()
+        for block in self.outro:
+            if isinstance(block, Prose):
+                yield from block.links
+            else:
+                for item in block.items:
+                    yield from item.links
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """A standalone page such as About or Sponsoring, from content/pages/."""
+
+    title: str
+    slug: str
+    html: Html
+    description: str
+    source_path: str
+    source_hash: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LinkRef:
+    """Where a link was featured: an issue (by slug) and the item anchor, if any."""
+
+    issue: str
+    anchor: str
+
+
+def walk_sections(sections: tuple[Section, ...]) -> Iterator[Section]:
+    for section in sections:
+        yield section
+        yield from walk_sections(section.subsections)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _strip_markup(markup: str) -> str:
+    return _html.unescape(_TAG.sub("", markup))

@@ -1,0 +1,151 @@
+"""The Jinja2 environment: theme lookup chain, strict undefined, autoescape, filters.
+
+A site's theme folder only needs the templates it changes: lookups go
+``themes/<theme>/`` → the site's ``themes/default/`` → the default theme
+shipped with Tidings. Undefined variables raise, so a typo in a template is a
+build error with the template's name and line, never an empty string on a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import jinja2
+
+from ..config import Site
+from ..model import ItemGroup
+from ..urls import slugify
+from . import paths
+
+__all__ = ["bundled_theme_dir", "theme_dirs", "make_environment", "Assets", "collect_assets"]
+
+
+def bundled_theme_dir() -> Path:
+    """The default theme shipped with Tidings (source checkout or installed wheel)."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "themes" / "default"
+    if (checkout / "templates").is_dir():
+        return checkout
+    return here.parents[1] / "_themes" / "default"
+
+
+def theme_dirs(site: Site) -> list[Path]:
+    """Theme folders from most to least specific; later ones fill in what earlier ones lack."""
+    chain: list[Path] = []
+    for candidate in (site.root / "themes" / site.config.theme, site.root / "themes" / "default", bundled_theme_dir()):
+        resolved = candidate.resolve()
+        if resolved.is_dir() and resolved not in chain:
+            chain.append(resolved)
+    return chain
+
+
+class Assets:
+    """Static files of the theme chain, with content-hashed names for long-lived caching."""
+
+    def __init__(self, files: dict[str, Path]):
+        self.files = files  # logical name (e.g. 'style.css') -> source file
+        self.names: dict[str, str] = {}
+        for name, source in files.items():
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+            stem, dot, ext = name.rpartition(".")
+            self.names[name] = f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
+
+    def path(self, name: str) -> str:
+        """The site path of an asset; an unknown name is a template error."""
+        try:
+            return "/" + self.names[name]
+        except KeyError:
+            raise jinja2.TemplateRuntimeError(f"no asset named {name!r} in the theme's static/ folder") from None
+
+
+def collect_assets(dirs: list[Path]) -> Assets:
+    files: dict[str, Path] = {}
+    for theme in reversed(dirs):  # more specific themes override
+        static = theme / "static"
+        if static.is_dir():
+            for source in sorted(static.rglob("*")):
+                if source.is_file():
+                    files[source.relative_to(static).as_posix()] = source
+    return Assets(files)
+
+
+def make_environment(site: Site, assets: Assets, *, on_load: Callable[[str], None] | None = None) -> jinja2.Environment:
+    """Build the environment for ``site``; ``on_load`` is told each template name loaded."""
+    loader = jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs(site)])
+    if on_load is not None:
+        loader = _RecordingLoader(loader, on_load)
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+    parts = urlsplit(site.config.base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    base_path = parts.path.rstrip("/")
+
+    def url(path: str) -> str:
+        """A site path as the browser should request it (with the base URL's path prefix)."""
+        if path.startswith(("http://", "https://", "mailto:", "#")):
+            return path
+        return base_path + path
+
+    def absolute(path: str) -> str:
+        """A site path as a full URL, for canonical links, feeds and email."""
+        if path.startswith(("http://", "https://", "mailto:")):
+            return path
+        return origin + url(path)
+
+    env.filters.update(
+        url=url,
+        absolute=absolute,
+        date=_format_date,
+        isodate=lambda d: d.isoformat(),
+        rfc822=lambda d: format_datetime(d),
+        plural=lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}",
+    )
+    env.tests["item_group"] = lambda value: isinstance(value, ItemGroup)
+    env.filters["slug"] = slugify
+    env.globals.update(
+        site=site.config,
+        paths=paths,
+        asset=lambda name: url(assets.path(name)),
+        kind_title=lambda kind: _kind_title(site, kind),
+    )
+    return env
+
+
+def _format_date(value: datetime, style: str = "long") -> str:
+    if style == "short":
+        return f"{value.day} {value:%b %Y}"
+    if style == "month":
+        return f"{value:%B %Y}"
+    return f"{value.day} {value:%B %Y}"
+
+
+def _kind_title(site: Site, kind: str) -> str:
+    spec = site.config.section_kinds.get(kind)
+    return (spec.title if spec and spec.title else kind.capitalize()) if kind != "general" else "Other"
+
+
+class _RecordingLoader(jinja2.BaseLoader):
+    """Wraps a loader to report which templates a render used (for incremental builds)."""
+
+    def __init__(self, inner: jinja2.BaseLoader, on_load: Callable[[str], None]):
+        self.inner = inner
+        self.on_load = on_load
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        self.on_load(template)
+        return self.inner.get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return self.inner.list_templates()

@@ -1,0 +1,177 @@
+"""The readers' website: home, issues, archive, sections, link index, tags, pages.
+
+:class:`SiteProducer` plans every page from the archive and renders one on
+request, so the build can spread pages over worker processes. Templates get
+model values and small helpers; URLs come from :mod:`generator.render.paths`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from ..plan import Output, RenderContext
+from . import paths
+
+__all__ = ["SiteProducer", "AssetProducer"]
+
+
+class SiteProducer:
+    """HTML pages, the sitemap and robots.txt."""
+
+    name = "site"
+
+    def plan(self, ctx: RenderContext) -> list[Output]:
+        archive = ctx.archive
+        size = ctx.site.config.page_size
+        out: list[Output] = [
+            Output("index.html", self.name, "home", source=archive.latest.source_path if archive.latest else ""),
+            Output("archive/index.html", self.name, "archive"),
+            Output("sections/index.html", self.name, "sections"),
+            Output("tags/index.html", self.name, "tags"),
+            Output("404.html", self.name, "404"),
+            Output("sitemap.xml", self.name, "sitemap"),
+            Output("robots.txt", self.name, "robots"),
+        ]
+        for issue in archive.issues:
+            out.append(Output(paths.output_file(paths.issue_path(issue)), self.name, "issue", issue.slug, issue.source_path))
+        for year in archive.by_year():
+            out.append(Output(paths.output_file(paths.year_path(year)), self.name, "archive-year", str(year)))
+        for kind in self._kinds(ctx):
+            for page in paths.paginate(archive.kinds.get(kind, ()), size, paths.kind_path(kind)):
+                out.append(Output(paths.output_file(page.path), self.name, "kind", f"{kind}:{page.number}"))
+        for page in paths.paginate(archive.links, size, paths.links_path()):
+            out.append(Output(paths.output_file(page.path), self.name, "links", str(page.number)))
+        for slug, issues in archive.tags.items():
+            for page in paths.paginate(issues, size, paths.tag_path(slug)):
+                out.append(Output(paths.output_file(page.path), self.name, "tag", f"{slug}:{page.number}"))
+        for page in ctx.pages:
+            out.append(Output(paths.output_file(paths.page_path(page)), self.name, "content-page", page.slug, page.source_path))
+        return out
+
+    @staticmethod
+    def _kinds(ctx: RenderContext) -> list[str]:
+        """Configured kinds, in config order, then any other kind that has items."""
+        kinds = list(ctx.site.config.section_kinds)
+        kinds += sorted(k for k in ctx.archive.kinds if k not in kinds)
+        return kinds
+
+    def render(self, ctx: RenderContext, output: Output) -> bytes:
+        name = "not_found" if output.kind == "404" else output.kind.replace("-", "_")
+        method = getattr(self, "_" + name)
+        result: str = method(ctx, output)
+        return result.encode("utf-8")
+
+    # -- pages
+
+    def _page(self, ctx: RenderContext, template: str, path: str, **values: Any) -> str:
+        values.setdefault("description", ctx.site.config.description)
+        return ctx.env.get_template(template).render(page_path=path, nav_pages=ctx.pages, extra=ctx.extra, **values)
+
+    def _home(self, ctx: RenderContext, output: Output) -> str:
+        archive = ctx.archive
+        latest = archive.latest
+        recent = archive.issues[1 : 1 + ctx.site.config.recent_issues]
+        return self._page(ctx, "home.html", "/", title=ctx.site.config.title, latest=latest, recent=recent)
+
+    def _issue(self, ctx: RenderContext, output: Output) -> str:
+        issue = ctx.archive.by_slug[output.key]
+        older, newer = ctx.archive.neighbours(issue)
+        return self._page(
+            ctx,
+            "issue.html",
+            paths.issue_path(issue),
+            title=issue.title,
+            description=issue.summary or ctx.site.config.description,
+            issue=issue,
+            older=older,
+            newer=newer,
+            og_type="article",
+        )
+
+    def _archive(self, ctx: RenderContext, output: Output) -> str:
+        return self._page(ctx, "archive.html", paths.archive_path(), title="Archive", years=ctx.archive.by_year())
+
+    def _archive_year(self, ctx: RenderContext, output: Output) -> str:
+        year = int(output.key)
+        years = ctx.archive.by_year()
+        ordered = list(years)
+        index = ordered.index(year)
+        return self._page(
+            ctx,
+            "archive_year.html",
+            paths.year_path(year),
+            title=f"Issues of {year}",
+            year=year,
+            months=years[year],
+            newer_year=ordered[index - 1] if index > 0 else None,
+            older_year=ordered[index + 1] if index + 1 < len(ordered) else None,
+        )
+
+    def _sections(self, ctx: RenderContext, output: Output) -> str:
+        kinds = [(k, len(ctx.archive.kinds.get(k, ()))) for k in self._kinds(ctx)]
+        return self._page(ctx, "sections.html", "/sections/", title="Sections", kinds=kinds)
+
+    def _kind(self, ctx: RenderContext, output: Output) -> str:
+        kind, number = output.key.rsplit(":", 1)
+        pages = paths.paginate(ctx.archive.kinds.get(kind, ()), ctx.site.config.page_size, paths.kind_path(kind))
+        page = pages[int(number) - 1]
+        title = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
+        return self._page(ctx, "section_kind.html", page.path, title=title, kind=kind, pagination=page)
+
+    def _links(self, ctx: RenderContext, output: Output) -> str:
+        pages = paths.paginate(ctx.archive.links, ctx.site.config.page_size, paths.links_path())
+        page = pages[int(output.key) - 1]
+        return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=len(ctx.archive.links))
+
+    def _tags(self, ctx: RenderContext, output: Output) -> str:
+        tags = [(slug, ctx.archive.tag_names[slug], len(issues)) for slug, issues in ctx.archive.tags.items()]
+        return self._page(ctx, "tags.html", paths.tags_path(), title="Tags", tags=tags)
+
+    def _tag(self, ctx: RenderContext, output: Output) -> str:
+        slug, number = output.key.rsplit(":", 1)
+        pages = paths.paginate(ctx.archive.tags[slug], ctx.site.config.page_size, paths.tag_path(slug))
+        page = pages[int(number) - 1]
+        name = ctx.archive.tag_names[slug]
+        return self._page(ctx, "tag.html", page.path, title=f"Tagged “{name}”", tag=name, pagination=page)
+
+    def _content_page(self, ctx: RenderContext, output: Output) -> str:
+        page = next(p for p in ctx.pages if p.slug == output.key)
+        return self._page(ctx, "page.html", paths.page_path(page), title=page.title, description=page.description, content_page=page)
+
+    def _not_found(self, ctx: RenderContext, output: Output) -> str:
+        return self._page(ctx, "404.html", "/404.html", title="Page not found", noindex=True)
+
+    def _sitemap(self, ctx: RenderContext, output: Output) -> str:
+        absolute = ctx.env.filters["absolute"]
+        entries: list[tuple[str, datetime | None]] = [("/", ctx.archive.latest.date if ctx.archive.latest else None)]
+        entries += [(paths.issue_path(i), i.date) for i in ctx.archive.issues]
+        entries += [(paths.archive_path(), None)] + [(paths.year_path(y), None) for y in ctx.archive.by_year()]
+        entries += [(paths.kind_path(k), None) for k in self._kinds(ctx)]
+        entries += [(paths.links_path(), None), (paths.tags_path(), None)]
+        entries += [(paths.tag_path(slug), None) for slug in ctx.archive.tags]
+        entries += [(paths.page_path(p), None) for p in ctx.pages]
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        for path, when in entries:
+            lastmod = f"<lastmod>{when.astimezone(timezone.utc).date().isoformat()}</lastmod>" if when else ""
+            lines.append(f"  <url><loc>{xml_escape(absolute(path))}</loc>{lastmod}</url>")
+        lines.append("</urlset>")
+        return "\n".join(lines) + "\n"
+
+    def _robots(self, ctx: RenderContext, output: Output) -> str:
+        absolute = ctx.env.filters["absolute"]
+        return f"User-agent: *\nAllow: /\n\nSitemap: {absolute('/sitemap.xml')}\n"
+
+
+class AssetProducer:
+    """The theme's static files, copied under content-hashed names."""
+
+    name = "assets"
+
+    def plan(self, ctx: RenderContext) -> list[Output]:
+        return [Output(target, self.name, "asset", name) for name, target in sorted(ctx.assets.names.items())]
+
+    def render(self, ctx: RenderContext, output: Output) -> bytes:
+        data: bytes = ctx.assets.files[output.key].read_bytes()
+        return data

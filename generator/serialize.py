@@ -1,0 +1,155 @@
+"""The model as JSON-ready dicts, and back.
+
+Used by ``tidings show --json`` (tools read how a file was understood) and by
+caches that store parsed issues (JSON rows, never pickles, so a cache written
+by one version of Tidings can be checked and discarded by another).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .errors import SourcePos
+from .model import Html, Issue, Item, ItemGroup, Link, Prose, Section
+
+__all__ = ["issue_to_dict", "issue_from_dict", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+
+def _pos(pos: SourcePos) -> str:
+    return str(pos) if pos.line else f"{pos.path}:0"
+
+
+def _pos_from(text: str) -> SourcePos:
+    path, _, line = text.rpartition(":")
+    return SourcePos(path, int(line))
+
+
+def _link(link: Link) -> dict[str, Any]:
+    return {
+        "url": link.url,
+        "key": link.key,
+        "text": link.text,
+        "host": link.host,
+        "labels": list(link.labels),
+        "inline": link.inline,
+        "pos": _pos(link.pos),
+    }
+
+
+def _item(item: Item) -> dict[str, Any]:
+    return {
+        "anchor": item.anchor,
+        "title": item.title,
+        "commentary": item.commentary,
+        "commentary_html": str(item.commentary_html),
+        "links": [_link(x) for x in item.links],
+        "section": item.section,
+        "kind": item.kind,
+        "sponsored": item.sponsored,
+        "pos": _pos(item.pos),
+    }
+
+
+def _block(block: Prose | ItemGroup) -> dict[str, Any]:
+    if isinstance(block, Prose):
+        return {"type": "prose", "html": str(block.html), "links": [_link(x) for x in block.links], "pos": _pos(block.pos)}
+    return {"type": "items", "style": block.style, "items": [_item(x) for x in block.items]}
+
+
+def _section(section: Section) -> dict[str, Any]:
+    return {
+        "kind": section.kind,
+        "title": section.title,
+        "slug": section.slug,
+        "level": section.level,
+        "pos": _pos(section.pos),
+        "blocks": [_block(b) for b in section.blocks],
+        "subsections": [_section(s) for s in section.subsections],
+    }
+
+
+def issue_to_dict(issue: Issue) -> dict[str, Any]:
+    """Every field of the issue, nested, with positions as 'path:line' strings."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "number": issue.number,
+        "title": issue.title,
+        "date": issue.date.isoformat(),
+        "slug": issue.slug,
+        "summary": issue.summary,
+        "draft": issue.draft,
+        "tags": list(issue.tags),
+        "category": issue.category,
+        "source_path": issue.source_path,
+        "source_hash": issue.source_hash,
+        "intro": _block(issue.intro) if issue.intro else None,
+        "sections": [_section(s) for s in issue.sections],
+        "outro": [_block(b) for b in issue.outro],
+        "extra": dict(issue.extra),
+    }
+
+
+def _link_from(d: dict[str, Any]) -> Link:
+    return Link(
+        url=d["url"], key=d["key"], text=d["text"], host=d["host"], labels=tuple(d["labels"]), inline=d["inline"], pos=_pos_from(d["pos"])
+    )
+
+
+def _item_from(d: dict[str, Any]) -> Item:
+    return Item(
+        anchor=d["anchor"],
+        title=d["title"],
+        commentary=d["commentary"],
+        commentary_html=Html(d["commentary_html"]),
+        links=tuple(_link_from(x) for x in d["links"]),
+        section=d["section"],
+        kind=d["kind"],
+        sponsored=d["sponsored"],
+        pos=_pos_from(d["pos"]),
+    )
+
+
+def _block_from(d: dict[str, Any]) -> Prose | ItemGroup:
+    if d["type"] == "prose":
+        return Prose(html=Html(d["html"]), links=tuple(_link_from(x) for x in d["links"]), pos=_pos_from(d["pos"]))
+    return ItemGroup(style=d["style"], items=tuple(_item_from(x) for x in d["items"]))
+
+
+def _section_from(d: dict[str, Any]) -> Section:
+    return Section(
+        kind=d["kind"],
+        title=d["title"],
+        slug=d["slug"],
+        level=d["level"],
+        pos=_pos_from(d["pos"]),
+        blocks=tuple(_block_from(b) for b in d["blocks"]),
+        subsections=tuple(_section_from(s) for s in d["subsections"]),
+    )
+
+
+def issue_from_dict(d: dict[str, Any]) -> Issue:
+    """The inverse of :func:`issue_to_dict`; raises KeyError/ValueError on a foreign shape."""
+    if d.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"unknown issue schema {d.get('schema')!r}")
+    intro = _block_from(d["intro"]) if d["intro"] else None
+    assert intro is None or isinstance(intro, Prose)
+    return Issue(
+        number=d["number"],
+        title=d["title"],
+        date=datetime.fromisoformat(d["date"]),
+        slug=d["slug"],
+        summary=d["summary"],
+        intro=intro,
+        sections=tuple(_section_from(s) for s in d["sections"]),
+        outro=tuple(_block_from(b) for b in d["outro"]),
+        tags=tuple(d["tags"]),
+        draft=d["draft"],
+        category=d["category"],
+        source_path=d["source_path"],
+        source_hash=d["source_hash"],
+        pos=SourcePos(d["source_path"], 1),
+        extra=tuple(sorted(d["extra"].items())),
+    )

@@ -1,0 +1,109 @@
+"""URL keys, host names and slugs: the identities that join issues, links and outputs.
+
+``normalize_url`` gives the key under which a link is deduplicated, checked
+and indexed. It treats as one what a reader would treat as one page:
+scheme and host case, default ports, fragments, trailing ``index.html`` and
+the tracking parameters that mailing tools append.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = ["normalize_url", "host_of", "slugify", "TRACKING_PARAMS", "is_tracking_param", "unique_slug"]
+
+# Exact names; any parameter starting with "utm_" is tracking too.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "ref", "ref_src", "ref_url", "source",
+        "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid", "s_cid", "spm",
+    }
+)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith("utm_") or lowered in TRACKING_PARAMS
+
+
+def normalize_url(url: str, *, base: str | None = None) -> str:
+    """The canonical form of ``url`` used as its identity.
+
+    - resolves ``url`` against ``base`` when it is relative and a base is given;
+    - lower-cases scheme and host, removes default ports, user info and the fragment;
+    - removes tracking parameters and sorts the remaining query;
+    - normalises percent-encoding and turns an empty path into ``/``.
+
+    ``mailto:`` addresses are lower-cased; other schemes are returned trimmed.
+    """
+    url = url.strip()
+    if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+        from urllib.parse import urljoin
+
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme == "mailto":
+        return "mailto:" + unquote(parts.path).strip().lower()
+    if scheme not in ("http", "https"):
+        return url
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        pass
+    host = host.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=~%-._") or "/"
+    if path.endswith(("/index.html", "/index.htm")):
+        path = path.rsplit("/", 1)[0] + "/"
+    query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+    query = urlencode(sorted(query_pairs), doseq=True)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def host_of(url: str) -> str:
+    """Lower-case host of an http(s) URL, '' for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https"):
+        return ""
+    return (parts.hostname or "").lower().rstrip(".")
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, *, max_length: int = 60) -> str:
+    """ASCII, lower-case, hyphen-separated; '' when nothing usable remains."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    slug = _NON_WORD.sub("-", folded).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug
+
+
+def unique_slug(base: str, taken: set[str], *, fallback: str = "item") -> str:
+    """``base`` or ``base-2``, ``base-3``… whichever is not in ``taken``; records the result."""
+    base = base or fallback
+    slug = base
+    n = 2
+    while slug in taken:
+        slug = f"{base}-{n}"
+        n += 1
+    taken.add(slug)
+    return slug

@@ -1,0 +1,131 @@
+"""Writing the built site: all or nothing.
+
+Outputs go into a private staging folder beside the output folder. When
+every output has rendered and passed its checks, the staging folder and the
+output folder are exchanged in one step (``renameat2(RENAME_EXCHANGE)`` on
+Linux; two renames elsewhere), and the old tree is removed. A failed or
+interrupted build leaves the previous site exactly as it was.
+
+Unchanged files are hard-linked from the previous site instead of rewritten,
+so their modification time and inode stay the same: rsync, CDN uploads and
+live reload see only what really changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["Staging", "write_atomic", "read_if_same"]
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically where the OS allows; False when it cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write one file via a temporary sibling and ``os.replace``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_if_same(path: Path, data: bytes) -> bool:
+    """True when ``path`` exists and holds exactly ``data``."""
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+class Staging:
+    """A folder the build writes into, swapped with the output folder on commit."""
+
+    def __init__(self, final: Path, *, durable: bool = True):
+        self.final = final
+        self.durable = durable  # flush to disk before the swap (off for the preview server)
+        self.dir = final.parent / f".{final.name}.staging-{os.getpid()}"
+        self._remove_leftovers()
+        self.dir.mkdir(parents=True)
+        self._made: set[Path] = {self.dir}
+
+    def _remove_leftovers(self) -> None:
+        """Staging folders of builds that crashed are removed; live ones are left alone."""
+        for old in self.final.parent.glob(f".{self.final.name}.staging-*"):
+            pid = old.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue
+            shutil.rmtree(old, ignore_errors=True)
+
+    def write(self, relative: str, data: bytes) -> bool:
+        """Stage one output; returns False when the previous site had identical bytes."""
+        target = self.dir / relative
+        parent = target.parent
+        if parent not in self._made:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        previous = self.final / relative
+        if read_if_same(previous, data):
+            try:
+                os.link(previous, target)
+                return False
+            except OSError:
+                pass  # another file system or no hard links: fall through and write
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return True
+
+    def staged_files(self) -> set[str]:
+        return {p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file()}
+
+    def commit(self) -> int:
+        """Make the staged tree the site. Returns how many old files are gone."""
+        old_files = {p.relative_to(self.final).as_posix() for p in self.final.rglob("*") if p.is_file()} if self.final.is_dir() else set()
+        removed = len(old_files - self.staged_files()) if old_files else 0
+        if self.durable:
+            os.sync()  # the staged files reach the disk before they become the site
+        if self.final.exists():
+            if _exchange(self.dir, self.final):
+                shutil.rmtree(self.dir, ignore_errors=True)
+            else:
+                aside = self.final.parent / f".{self.final.name}.old-{os.getpid()}"
+                os.rename(self.final, aside)
+                os.rename(self.dir, self.final)
+                shutil.rmtree(aside, ignore_errors=True)
+        else:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.dir, self.final)
+        return removed
+
+    def abort(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
