@@ -6,10 +6,11 @@ The build is a short list of named phases, each timed:
 2. ``archive``  cross-issue checks and indexes; drafts and future issues dropped
 3. ``plan``     every output path listed by its producer; collisions are errors
 4. ``render``   outputs rendered in parallel and staged beside the output folder
-5. ``check``    every internal link must point at an output of this build
-6. ``commit``   the staged tree replaces the output folder in one step
+5. ``search``   Pagefind indexes the staged HTML (when ``web.search`` is on)
+6. ``check``    every internal link must point at an output of this build
+7. ``commit``   the staged tree replaces the output folder in one step
 
-Any problem in phases 1–5 leaves the previous output untouched.
+Any problem in phases 1–6 leaves the previous output untouched.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
+from .render.redirects import RedirectsProducer
+from .render.search import SEARCH_PATH, SearchProducer
 from .render.site import AssetProducer, SiteProducer
+from . import pagefind
 from .write import Staging
 
 __all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for"]
@@ -176,7 +180,10 @@ def load_content(site: Site, *, workers: int | None = None) -> Content:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    return [SiteProducer(), AssetProducer()]
+    producers: list[Producer] = [SiteProducer(), AssetProducer(), RedirectsProducer()]
+    if site.config.web.search:
+        producers.append(SearchProducer())
+    return producers
 
 
 # ---------------------------------------------------------------- rendering
@@ -298,6 +305,11 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
     try:
         with timer("render"):
             results = _render_all(ctx, producers, outputs, staging, options.workers)
+        if site.config.web.search:
+            with timer("search"):
+                bundle = _stage_search_index(site, staging)
+                results += bundle
+                report.outputs += len(bundle)
         with timer("check"):
             _check_results(results, outputs)
         with timer("commit"):
@@ -316,7 +328,16 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
-    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
+    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
+    if site.config.web.search:
+        ctx.extra["search_path"] = SEARCH_PATH
+    return ctx
+
+
+def _stage_search_index(site: Site, staging: Staging) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
+    """Index the staged HTML with Pagefind and stage the bundle like any other output."""
+    bundle = pagefind.index_site(staging.dir, language=site.config.language)
+    return [(path, staging.write(path, data), (), None) for path, data in bundle.items()]
 
 
 def _check_results(results: list[tuple[str, bool, tuple[str, ...], Problem | None]], outputs: list[Output]) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "Author",
     "SectionKind",
     "Config",
+    "WebConfig",
     "Site",
     "DEFAULT_SECTION_KINDS",
     "load_site",
@@ -66,6 +67,20 @@ DEFAULT_SECTION_KINDS: dict[str, SectionKind] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WebConfig:
+    """The readers' website beyond its pages: search, and redirects for the host (docs/deploy.md)."""
+
+    search: bool = option(True, doc="Build the Pagefind search index, the /search/ page and the search box.")
+    latest_path: str = option("/latest", doc="A path that always redirects to the newest issue; empty for none.")
+    old_issue_urls: tuple[str, ...] = option(
+        (),
+        doc="URL patterns of a previous site's issues, each redirected to the issue's page; "
+        "placeholders {year} {month} {day} {slug} {number}, e.g. /blog/{year}/{month}/{day}/{slug}/.",
+    )
+    redirects: dict[str, str] = option(factory=dict, doc="Fixed permanent redirects, old path → new path or URL.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything ``tidings.yaml`` may say; see docs/configuration.md."""
 
@@ -86,6 +101,7 @@ class Config:
     pages_dir: str = option("content/pages", doc="Folder of standalone pages (about, sponsoring…).")
     recent_issues: int = option(10, doc="How many recent issues the home page lists under the latest one.")
     page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
+    web: WebConfig = option(factory=WebConfig, doc="Search and redirects of the readers' website.")
 
     @property
     def section_kinds(self) -> dict[str, SectionKind]:
@@ -185,10 +201,42 @@ def _check_values(config: Config, node: Node, name: str) -> list[Problem]:
         bad("recent_issues", "'recent_issues' must not be negative")
     if config.page_size < 1:
         bad("page_size", "'page_size' must be at least 1")
+    problems.extend(_check_web(config.web, node, name))
     for kind, spec in config.sections.items():
         if not kind.isidentifier() or not kind.islower():
             bad("sections", f"section kind {kind!r} must be a lower-case word (letters, digits, underscores)")
         keywords = spec.keywords if isinstance(spec, SectionKind) else spec
         if not keywords:
             bad("sections", f"section kind {kind!r} needs at least one keyword")
+    return problems
+
+
+_PLACEHOLDERS = ("year", "month", "day", "slug", "number")
+
+
+def _check_web(web: WebConfig, node: Node, name: str) -> list[Problem]:
+    """Redirect sources must be site paths; patterns may only use the known placeholders."""
+    problems: list[Problem] = []
+    entry = node.value.get("web") if isinstance(node.value, dict) else None
+    web_node = entry[1] if entry else node
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(SourcePos(name, _line_of(web_node, key)), message))
+
+    if web.latest_path and (not web.latest_path.startswith("/") or " " in web.latest_path):
+        bad("latest_path", f"'web.latest_path' must be a site path starting with '/', not {web.latest_path!r}")
+    for pattern in web.old_issue_urls:
+        names = [part.split("}", 1)[0] for part in pattern.split("{")[1:]]
+        unknown = [n for n in names if n not in _PLACEHOLDERS]
+        if not pattern.startswith("/") or " " in pattern:
+            bad("old_issue_urls", f"old issue URL pattern {pattern!r} must be a site path starting with '/'")
+        elif unknown:
+            bad("old_issue_urls", f"old issue URL pattern {pattern!r} uses unknown placeholder {{{unknown[0]}}} (known: {', '.join(_PLACEHOLDERS)})")
+        elif "slug" not in names and "number" not in names:
+            bad("old_issue_urls", f"old issue URL pattern {pattern!r} needs {{slug}} or {{number}} to tell issues apart")
+    for old, new in web.redirects.items():
+        if not old.startswith("/") or " " in old:
+            bad("redirects", f"redirect source {old!r} must be a site path starting with '/'")
+        if not new.startswith(("/", "http://", "https://")) or " " in new:
+            bad("redirects", f"redirect target {new!r} must be a site path or an absolute URL")
     return problems

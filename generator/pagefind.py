@@ -1,0 +1,82 @@
+"""Full-text search index: Pagefind run over the staged site, offline.
+
+Why Pagefind: it indexes the finished HTML (so search sees exactly what
+readers see), and its index is split into small chunks the browser fetches
+only for the words typed, so a phone downloads a few kilobytes rather than
+the whole archive. The binary ships in the ``pagefind-bin`` wheel; this
+module finds it through the ``pagefind`` package and runs it as a plain
+subprocess, with no network and no configuration file other than ours.
+
+The index is built from the *staged* tree, after rendering and before the
+swap, and returned as bytes so the writer stages it like any other output
+(unchanged chunks keep their inode). A missing binary or a failed run is a
+BuildError: a site whose search page cannot work is not published.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import BuildError, Problem, SourcePos
+
+__all__ = ["BUNDLE_DIR", "SearchIndex", "find_binary", "index_site"]
+
+BUNDLE_DIR = "pagefind"  # the bundle's folder in the output, and its URL path
+TIMEOUT = 600  # seconds; the whole TWiR archive indexes in a few seconds
+# Files of Pagefind's own ready-made interfaces; the theme has its own small script.
+_UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
+
+
+class SearchIndex(dict[str, bytes]):
+    """Bundle files: output path (``pagefind/...``) → bytes."""
+
+
+def find_binary() -> Path:
+    """The Pagefind executable of the installed ``pagefind[bin]`` package."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        get_executable = None  # type: ignore[assignment]
+    found = get_executable() if get_executable is not None else None
+    if found is None or not Path(found).exists():
+        raise BuildError(
+            [Problem(SourcePos("tidings.yaml"), "search is on but the Pagefind binary is missing; install 'pagefind[bin]' or set web.search: false")]
+        )
+    return Path(found)
+
+
+def index_site(site_dir: Path, *, language: str = "en") -> SearchIndex:
+    """Index the HTML under ``site_dir``; return the bundle's files without writing them there."""
+    binary = find_binary()
+    with tempfile.TemporaryDirectory(prefix="tidings-pagefind-") as tmp:
+        out = Path(tmp) / BUNDLE_DIR
+        command = [
+            str(binary),
+            "--site",
+            str(site_dir),
+            "--output-path",
+            str(out),
+            "--force-language",
+            language.split("-")[0].lower() or "en",
+            "--silent",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
+        try:
+            # cwd is an empty folder so that no stray pagefind.yml changes the result
+            proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, timeout=TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise BuildError([Problem(SourcePos("search"), f"Pagefind did not finish within {TIMEOUT} s")]) from None
+        if proc.returncode != 0 or not (out / "pagefind.js").is_file():
+            message = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit status {proc.returncode}"
+            raise BuildError([Problem(SourcePos("search"), f"Pagefind failed: {detail}")])
+        files = SearchIndex()
+        for path in sorted(out.rglob("*")):
+            if path.is_file() and not path.name.startswith(_UNUSED):
+                files[f"{BUNDLE_DIR}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
+        shutil.rmtree(out, ignore_errors=True)
+    return files
