@@ -220,23 +220,31 @@ def _check_web(web: WebConfig, node: Node, name: str) -> list[Problem]:
     entry = node.value.get("web") if isinstance(node.value, dict) else None
     web_node = entry[1] if entry else node
 
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(SourcePos(name, _line_of(web_node, key)), message))
+    def child(key: str) -> Node:
+        found = web_node.value.get(key) if isinstance(web_node.value, dict) else None
+        return found[1] if found else web_node
+
+    def bad(line: int, message: str) -> None:
+        problems.append(Problem(SourcePos(name, line), message))
 
     if web.latest_path and (not web.latest_path.startswith("/") or " " in web.latest_path):
-        bad("latest_path", f"'web.latest_path' must be a site path starting with '/', not {web.latest_path!r}")
-    for pattern in web.old_issue_urls:
+        bad(_line_of(web_node, "latest_path"), f"'web.latest_path' must be a site path starting with '/', not {web.latest_path!r}")
+    patterns = child("old_issue_urls")
+    for index, pattern in enumerate(web.old_issue_urls):
+        line = patterns.value[index].line if isinstance(patterns.value, list) else patterns.line
         names = [part.split("}", 1)[0] for part in pattern.split("{")[1:]]
         unknown = [n for n in names if n not in _PLACEHOLDERS]
         if not pattern.startswith("/") or " " in pattern:
-            bad("old_issue_urls", f"old issue URL pattern {pattern!r} must be a site path starting with '/'")
+            bad(line, f"old issue URL pattern {pattern!r} must be a site path starting with '/'")
         elif unknown:
-            bad("old_issue_urls", f"old issue URL pattern {pattern!r} uses unknown placeholder {{{unknown[0]}}} (known: {', '.join(_PLACEHOLDERS)})")
+            bad(line, f"old issue URL pattern {pattern!r} uses unknown placeholder {{{unknown[0]}}} (known: {', '.join(_PLACEHOLDERS)})")
         elif "slug" not in names and "number" not in names:
-            bad("old_issue_urls", f"old issue URL pattern {pattern!r} needs {{slug}} or {{number}} to tell issues apart")
+            bad(line, f"old issue URL pattern {pattern!r} needs {{slug}} or {{number}} to tell issues apart")
+    mapping = child("redirects")
     for old, new in web.redirects.items():
+        line = _line_of(mapping, old)
         if not old.startswith("/") or " " in old:
-            bad("redirects", f"redirect source {old!r} must be a site path starting with '/'")
+            bad(line, f"redirect source {old!r} must be a site path starting with '/'")
         if not new.startswith(("/", "http://", "https://")) or " " in new:
-            bad("redirects", f"redirect target {new!r} must be a site path or an absolute URL")
+            bad(line, f"redirect target {new!r} must be a site path or an absolute URL")
     return problems

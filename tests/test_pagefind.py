@@ -1,0 +1,92 @@
+"""The search index: Pagefind over the staged site, inside ``tidings build``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import pagefind
+from generator.build import BuildOptions, build
+from generator.config import load_site
+from generator.errors import BuildError
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "site"
+
+
+def copy_site(tmp_path: Path, extra_config: str = "") -> Path:
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURE, root)
+    if extra_config:
+        with open(root / "tidings.yaml", "a", encoding="utf-8") as fh:
+            fh.write(extra_config)
+    return root
+
+
+def test_build_writes_the_index_and_times_it(tmp_path: Path) -> None:
+    root = copy_site(tmp_path)
+    report = build(load_site(root), BuildOptions(durable=False))
+    public = root / "public"
+    assert "search" in report.phases
+    bundle = public / "pagefind"
+    assert (bundle / "pagefind.js").is_file()
+    entry = json.loads((bundle / "pagefind-entry.json").read_text())
+    assert entry["languages"]["en"]["page_count"] == 4  # three issues and the about page
+    assert list((bundle / "fragment").glob("*.pf_fragment"))
+    assert not list(bundle.glob("pagefind-ui*")), "the ready-made UI is not shipped"
+    assert (public / "search" / "index.html").is_file()
+    home = (public / "index.html").read_text()
+    assert 'action="/search/"' in home and 'name="q"' in home
+    assert report.outputs == sum(1 for p in public.rglob("*") if p.is_file())
+
+
+def test_only_issues_and_pages_are_indexed(tmp_path: Path) -> None:
+    root = copy_site(tmp_path)
+    build(load_site(root), BuildOptions(durable=False))
+    issue = (root / "public" / "issues" / "3" / "index.html").read_text()
+    assert "data-pagefind-body" in issue
+    assert 'data-pagefind-meta="date:9 January 2026"' in issue
+    for other in ("index.html", "links/index.html", "archive/index.html", "search/index.html"):
+        assert "data-pagefind-body" not in (root / "public" / other).read_text(), other
+
+
+def test_an_unchanged_rebuild_keeps_every_index_file(tmp_path: Path) -> None:
+    root = copy_site(tmp_path)
+    site = load_site(root)
+    build(site, BuildOptions(durable=False))
+    again = build(site, BuildOptions(durable=False))
+    assert again.written == 0, "the index is deterministic, so nothing is rewritten"
+
+
+def test_search_can_be_turned_off(tmp_path: Path) -> None:
+    root = copy_site(tmp_path, "web:\n  search: false\n")
+    report = build(load_site(root), BuildOptions(durable=False))
+    public = root / "public"
+    assert "search" not in report.phases
+    assert not (public / "pagefind").exists() and not (public / "search").exists()
+    assert 'role="search"' not in (public / "index.html").read_text()
+
+
+def test_a_missing_binary_fails_the_build_and_keeps_the_old_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_site(tmp_path)
+    site = load_site(root)
+    build(site, BuildOptions(durable=False))
+    before = (root / "public" / "index.html").read_bytes()
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
+    with pytest.raises(BuildError, match="Pagefind binary is missing"):
+        build(site, BuildOptions(durable=False))
+    assert (root / "public" / "index.html").read_bytes() == before
+    assert not list(root.glob(".public.staging-*"))
+
+
+def test_a_failing_binary_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "pagefind"
+    fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    site_dir = tmp_path / "staged"
+    site_dir.mkdir()
+    with pytest.raises(BuildError, match="Pagefind failed: index exploded"):
+        pagefind.index_site(site_dir)
