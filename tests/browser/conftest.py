@@ -9,11 +9,7 @@ is missing the tests fail and say how to install it: nothing is skipped.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,6 +19,8 @@ import pytest
 from generator.build import BuildOptions, build, load_content
 from generator.config import Site, load_site
 from generator.content.archive import Archive, build_archive
+
+from .netlify_server import serve_like_netlify
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_SITE = REPO / "tests" / "fixtures" / "site"
@@ -69,80 +67,11 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 # ---------------------------------------------------------------- the server
 
 
-def netlify_rules(path: Path = REPO / "netlify.toml") -> list[tuple[re.Pattern[str], dict[str, str]]]:
-    """[[headers]] of netlify.toml as (path regex, headers); later rules win, as on Netlify."""
-    config = tomllib.loads(path.read_text(encoding="utf-8"))
-    rules = []
-    for rule in config.get("headers", []):
-        pattern = "^" + ".*".join(re.escape(part) for part in rule["for"].split("*")) + "$"
-        rules.append((re.compile(pattern), dict(rule["values"])))
-    return rules
-
-
-def read_redirects(public: Path) -> dict[str, tuple[str, int]]:
-    rules: dict[str, tuple[str, int]] = {}
-    file = public / "_redirects"
-    if file.is_file():
-        for line in file.read_text(encoding="utf-8").splitlines():
-            parts = line.split()
-            if len(parts) == 3 and not line.startswith("#"):
-                rules[parts[0].rstrip("/") or "/"] = (parts[1], int(parts[2]))
-    return rules
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    rules: list[tuple[re.Pattern[str], dict[str, str]]] = []
-    redirects: dict[str, tuple[str, int]] = {}
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".svg": "image/svg+xml"}
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def end_headers(self) -> None:
-        path = self.path.split("?", 1)[0]
-        merged: dict[str, str] = {}
-        for pattern, values in self.rules:
-            if pattern.match(path):
-                merged.update(values)
-        for name, value in merged.items():
-            self.send_header(name, value)
-        super().end_headers()
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        target = self.redirects.get(path.rstrip("/") or "/")
-        if target:
-            self.send_response(target[1])
-            self.send_header("Location", target[0])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        local = Path(self.translate_path(path))
-        if not local.exists() and not path.endswith("/index.html"):
-            body = (Path(self.directory) / "404.html").read_bytes()
-            self.send_response(404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
-
 @pytest.fixture(scope="session")
 def server(built_site: BuiltSite) -> Iterator[str]:
     """The built site at http://127.0.0.1:PORT, stopped when the session ends."""
-    handler = type("Handler", (_Handler,), {"rules": netlify_rules(), "redirects": read_redirects(built_site.public)})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(built_site.public)))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serve_like_netlify(built_site.public, REPO / "netlify.toml") as url:
+        yield url
 
 
 # ---------------------------------------------------------------- the browser

@@ -61,9 +61,11 @@ function itemsOf(data) {
     let title = anchor && /^h[2-6]$/.test(anchor.element) ? anchor.text : "";
     if (!title) {
       const lead = words.slice(start, Math.min(end, start + 12));
-      const dash = lead.findIndex((w) => w === "—" || w === "–" || w.endsWith(":"));
-      title = (dash > 0 ? lead.slice(0, dash) : lead).join(" ").replace(/:$/, "");
-      if (dash < 0 && end > start + 12) title += " …";
+      // up to a dash, a colon or a full stop, else the first twelve words
+      const stop = lead.findIndex((w) => w === "—" || w === "–" || /[:.]$/.test(w));
+      const cut = stop < 0 ? lead : lead.slice(0, lead[stop].length > 1 ? stop + 1 : stop);
+      title = cut.join(" ").replace(/[:.]$/, "") || lead.join(" ");
+      if (stop < 0 && end > start + 12) title += " …";
     }
     const url = anchor ? `${data.url.split("#")[0]}#${anchor.id}` : data.url;
     items.push({ url, title, hits: hits.length, node: excerpt(words, start, end, hits) });
