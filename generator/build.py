@@ -305,9 +305,9 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
     try:
         with timer("render"):
             results = _render_all(ctx, producers, outputs, staging, options.workers)
-        if site.config.web.search:
+        if "search_path" in ctx.extra:
             with timer("search"):
-                bundle = _stage_search_index(site, staging)
+                bundle = _stage_search_index(site, staging, outputs)
                 results += bundle
                 report.outputs += len(bundle)
         with timer("check"):
@@ -329,14 +329,15 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
     ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
-    if site.config.web.search:
+    if site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
         ctx.extra["search_path"] = SEARCH_PATH
     return ctx
 
 
-def _stage_search_index(site: Site, staging: Staging) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
-    """Index the staged HTML with Pagefind and stage the bundle like any other output."""
-    bundle = pagefind.index_site(staging.dir, language=site.config.language)
+def _stage_search_index(site: Site, staging: Staging, outputs: list[Output]) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
+    """Index the staged issue and page HTML with Pagefind and stage the bundle like any other output."""
+    pages = [o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")]
+    bundle = pagefind.index_site(staging.dir, language=site.config.language, files=pages)
     return [(path, staging.write(path, data), (), None) for path, data in bundle.items()]
 
 

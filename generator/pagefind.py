@@ -16,10 +16,12 @@ BuildError: a site whose search page cannot work is not published.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from .errors import BuildError, Problem, SourcePos
 
@@ -49,8 +51,23 @@ def find_binary() -> Path:
     return Path(found)
 
 
-def index_site(site_dir: Path, *, language: str = "en") -> SearchIndex:
-    """Index the HTML under ``site_dir``; return the bundle's files without writing them there."""
+_PLAIN_PATH = re.compile(r"^[\w./-]+$")
+
+
+def file_glob(files: Sequence[str]) -> str | None:
+    """A Pagefind glob naming exactly ``files``; None (every HTML file) if a name needs escaping."""
+    if not files or not all(_PLAIN_PATH.match(f) for f in files):
+        return None
+    return "{" + ",".join(sorted(files)) + "}"
+
+
+def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = ()) -> SearchIndex:
+    """Index the HTML under ``site_dir``; return the bundle's files without writing them there.
+
+    ``files`` (relative paths) limits the pages Pagefind reads: listings and
+    the link index repeat the issues and are not indexed, and skipping them
+    saves most of the indexing time on a large archive.
+    """
     binary = find_binary()
     with tempfile.TemporaryDirectory(prefix="tidings-pagefind-") as tmp:
         out = Path(tmp) / BUNDLE_DIR
@@ -64,6 +81,9 @@ def index_site(site_dir: Path, *, language: str = "en") -> SearchIndex:
             language.split("-")[0].lower() or "en",
             "--silent",
         ]
+        glob = file_glob(files)
+        if glob:
+            command += ["--glob", glob]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
         try:
             # cwd is an empty folder so that no stray pagefind.yml changes the result

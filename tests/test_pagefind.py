@@ -90,3 +90,19 @@ def test_a_failing_binary_is_reported(tmp_path: Path, monkeypatch: pytest.Monkey
     site_dir.mkdir()
     with pytest.raises(BuildError, match="Pagefind failed: index exploded"):
         pagefind.index_site(site_dir)
+
+
+def test_a_site_without_issues_or_pages_has_no_search_yet(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "tidings.yaml").write_text("title: Empty\nbase_url: https://empty.example/\n", encoding="utf-8")
+    report = build(load_site(root), BuildOptions(durable=False))
+    assert "search" not in report.phases
+    assert not (root / "public" / "pagefind").exists() and not (root / "public" / "search").exists()
+    assert 'role="search"' not in (root / "public" / "index.html").read_text()
+
+
+def test_only_issue_and_page_files_are_read(tmp_path: Path) -> None:
+    assert pagefind.file_glob(["issues/1/index.html", "about/index.html"]) == "{about/index.html,issues/1/index.html}"
+    assert pagefind.file_glob(["odd {name}.html"]) is None
+    assert pagefind.file_glob([]) is None

@@ -23,6 +23,8 @@ class SearchProducer:
     name = "search"
 
     def plan(self, ctx: RenderContext) -> list[Output]:
+        if "search_path" not in ctx.extra:  # search is off, or there is nothing to search yet
+            return []
         return [Output("search/index.html", self.name, "search")]
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
