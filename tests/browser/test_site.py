@@ -20,7 +20,8 @@ def issue_url(issue: Any) -> str:
 def test_home_shows_the_latest_issue(page: Any, server: str, built_site: BuiltSite) -> None:
     latest = built_site.archive.latest
     assert latest is not None
-    page.goto(server + "/")
+    response = page.goto(server + "/")
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"], "served with netlify.toml's headers"
     assert page.locator("h1").inner_text() == latest.title
     assert page.title() == built_site.site.config.title
     first = next(latest.iter_items())
