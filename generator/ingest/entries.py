@@ -112,7 +112,9 @@ def _read_feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Parse
         link = _absolute(item.get("link") or "", base)
         title_detail = item.get("title_detail") or {}
         raw_title = item.get("title") or ""
-        title = " ".join(raw_title.split()) if title_detail.get("type") == "text/plain" else plain_text(raw_title)
+        # Atom says when a title is text; RSS titles are escaped HTML in practice, so tags are dropped.
+        literal = title_detail.get("type") == "text/plain" and str(data.get("version", "")).startswith("atom")
+        title = " ".join(raw_title.split()) if literal else plain_text(raw_title)
         contents = item.get("content") or []
         markup = max((c.get("value") or "" for c in contents), key=len, default="") or item.get("summary") or ""
         if (item.get("summary_detail") or {}).get("type") == "text/plain" and not contents:
