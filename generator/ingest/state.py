@@ -15,6 +15,7 @@ becoming a second candidate.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -131,13 +132,42 @@ class StoredEntry:
         )
 
 
+class _TitleIndex:
+    """Recent title keys, bucketed by first and last word so a near-duplicate check stays cheap.
+
+    Two titles alike enough to be one story (see entries.same_title) nearly
+    always share their first or their last word; comparing only within those
+    buckets keeps the check linear in practice instead of quadratic.
+    """
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
+
+    @staticmethod
+    def _slots(key: str) -> list[tuple[str, tuple[str, ...]]]:
+        words = key.split()
+        digits = tuple(re.findall(r"\d+", key))  # same_title requires equal numbers
+        return [(word, digits) for word in dict.fromkeys((words[0], words[-1]))] if words else []
+
+    def add(self, key: str, entry_id: int) -> None:
+        for slot in self._slots(key):
+            self.buckets.setdefault(slot, []).append((key, entry_id))
+
+    def similar(self, key: str) -> int | None:
+        for slot in self._slots(key):
+            for other, entry_id in self.buckets.get(slot, ()):
+                if abs(len(other) - len(key)) <= max(len(key), len(other)) * 0.1 and same_title(key, other):
+                    return entry_id
+        return None
+
+
 class FetchStore:
     """Typed access to the fetch tables; every write method is one transaction."""
 
     def __init__(self, store: Store):
         self.store = store
         store.migrate(COMPONENT, MIGRATIONS)
-        self._recent_titles: list[tuple[str, int]] | None = None
+        self._recent_titles: _TitleIndex | None = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -206,10 +236,12 @@ class FetchStore:
 
     # -- entries
 
-    def _recent(self, db: sqlite3.Connection, now: datetime) -> list[tuple[str, int]]:
+    def _recent(self, db: sqlite3.Connection, now: datetime) -> "_TitleIndex":
         if self._recent_titles is None:
             since = _iso(now - TITLE_WINDOW)
-            self._recent_titles = [(r[0], r[1]) for r in db.execute("SELECT title_key, id FROM fetch_entries WHERE first_seen >= ?", (since,))]
+            self._recent_titles = _TitleIndex()
+            for r in db.execute("SELECT title_key, id FROM fetch_entries WHERE first_seen >= ?", (since,)):
+                self._recent_titles.add(r[0], r[1])
         return self._recent_titles
 
     def _existing(self, db: sqlite3.Connection, key: str, entry: FeedEntry, tkey: str, now: datetime) -> int | None:
@@ -219,10 +251,7 @@ class FetchStore:
         row = row or (db.execute("SELECT id FROM fetch_entries WHERE title_key = ? LIMIT 1", (tkey,)).fetchone() if tkey else None)
         if row:
             return int(row[0])
-        for other, entry_id in self._recent(db, now):
-            if same_title(tkey, other):
-                return entry_id
-        return None
+        return self._recent(db, now).similar(tkey)
 
     def _insert_entries(self, db: sqlite3.Connection, key: str, entries: Iterable[FeedEntry], section: str, now: datetime) -> int:
         new = 0
@@ -243,7 +272,7 @@ class FetchStore:
                 ),
             )
             if self._recent_titles is not None:
-                self._recent_titles.append((tkey, int(cursor.lastrowid or 0)))
+                self._recent_titles.add(tkey, int(cursor.lastrowid or 0))
             new += 1
         return new
 

@@ -163,25 +163,25 @@ async def request(
     """One request with redirects, address checks, limits and caps; raise NetError on failure."""
     hops: list[tuple[int, str]] = []
     current = url
-    try:
-        async with asyncio.timeout(settings.total_timeout):
-            for _ in range(settings.max_redirects + 1):
-                await check_address(current, settings)
-                host = (urlsplit(current).hostname or "").lower()
-                async with politeness.slot(host):
+    for _ in range(settings.max_redirects + 1):
+        await check_address(current, settings)
+        host = (urlsplit(current).hostname or "").lower()
+        async with politeness.slot(host):  # time spent queueing for a slot is not the server's fault
+            try:
+                async with asyncio.timeout(settings.total_timeout):
                     status, response_headers, body = await _one(client, current, settings, headers or {}, method, read_body)
-                if status in REDIRECTS and "location" in response_headers:
-                    target = urljoin(current, response_headers["location"].strip())
-                    if urlsplit(target).scheme not in ("http", "https"):
-                        raise NetError(f"redirect to a non-HTTP URL: {target}")
-                    hops.append((status, target))
-                    current = target
-                    continue
-                permanent = bool(hops) and all(s in PERMANENT for s, _ in hops)
-                return Fetched(status, current, response_headers, body, current if permanent else None, hops)
-            raise NetError(f"more than {settings.max_redirects} redirects")
-    except TimeoutError:
-        raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
+            except TimeoutError:
+                raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
+        if status in REDIRECTS and "location" in response_headers:
+            target = urljoin(current, response_headers["location"].strip())
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise NetError(f"redirect to a non-HTTP URL: {target}")
+            hops.append((status, target))
+            current = target
+            continue
+        permanent = bool(hops) and all(s in PERMANENT for s, _ in hops)
+        return Fetched(status, current, response_headers, body, current if permanent else None, hops)
+    raise NetError(f"more than {settings.max_redirects} redirects")
 
 
 async def _one(
