@@ -38,6 +38,7 @@ from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
+from .render.digests import DigestProducer, load_site_digests
 from .render.redirects import RedirectsProducer
 from .render.search import SEARCH_PATH, SearchProducer
 from .render.site import AssetProducer, SiteProducer
@@ -180,7 +181,7 @@ def load_content(site: Site, *, workers: int | None = None) -> Content:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    producers: list[Producer] = [SiteProducer(), AssetProducer(), RedirectsProducer()]
+    producers: list[Producer] = [SiteProducer(), AssetProducer(), DigestProducer(), RedirectsProducer()]
     if site.config.web.search:
         producers.append(SearchProducer())
     return producers
@@ -328,7 +329,7 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
-    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
+    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"digests": load_site_digests(site)})
     if site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
         ctx.extra["search_path"] = SEARCH_PATH
     return ctx

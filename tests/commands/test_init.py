@@ -32,6 +32,9 @@ def test_init_then_build(tmp_path: Path) -> None:
     assert (public / "pagefind" / "pagefind.js").is_file()
     assert "/latest  /issues/1/  302" in (public / "_redirects").read_text()
     assert "/public/" in (root / ".gitignore").read_text().splitlines()
+    from generator.ingest.subscriptions import load_subscriptions
+
+    assert load_subscriptions(root) == [], "feeds/feeds.yaml is valid and empty"
 
 
 def test_the_theme_folder_overrides_templates(tmp_path: Path) -> None:
