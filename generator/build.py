@@ -306,7 +306,7 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
     try:
         with timer("render"):
             results = _render_all(ctx, producers, outputs, staging, options.workers)
-        if "search_path" in ctx.extra:
+        if "search_path" in ctx.extra and not any(r[3] for r in results):  # render problems are reported first
             with timer("search"):
                 bundle = _stage_search_index(site, staging, outputs)
                 results += bundle

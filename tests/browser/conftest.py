@@ -83,8 +83,9 @@ def require_chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    # package scope: Playwright's event loop must be gone before other tests call asyncio.run()
     from playwright.sync_api import sync_playwright
 
     path = require_chromium()
