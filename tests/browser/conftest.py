@@ -9,6 +9,7 @@ is missing the tests fail and say how to install it: nothing is skipped.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,12 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 
 
 def example_root() -> Path:
-    """The repository's own newsletter when it has issues, else the small fixture site."""
+    """The repository's own newsletter when it has issues, else the small fixture site.
+
+    TIDINGS_EXAMPLE_ROOT points the browser tests at another newsletter folder.
+    """
+    if os.environ.get("TIDINGS_EXAMPLE_ROOT"):
+        return Path(os.environ["TIDINGS_EXAMPLE_ROOT"])
     issues = REPO / "content" / "issues"
     if (REPO / "tidings.yaml").is_file() and issues.is_dir() and any(issues.glob("*.md")):
         return REPO

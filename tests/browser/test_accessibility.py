@@ -28,9 +28,13 @@ def page_types(built: BuiltSite) -> dict[str, str]:
         "not-found": "/no-such-page/",
     }
     pages = sorted((built.public).glob("*/index.html"))
-    own = [p.parent.name for p in pages if p.parent.name not in {"archive", "sections", "links", "tags", "issues", "search"}]
+    own = [p.parent.name for p in pages if p.parent.name not in {"archive", "sections", "links", "tags", "issues", "search", "digests"}]
     if own:
         types["content-page"] = f"/{own[0]}/"
+    digests = sorted((built.public / "digests").glob("*/index.html"))
+    if digests:  # frozen link digests, when the repository has any
+        types["digests"] = "/digests/"
+        types["digest"] = f"/digests/{digests[0].parent.name}/"
     return types
 
 
