@@ -22,7 +22,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError, Problem, SourcePos
-from .schema import Node, YamlSyntaxError, option, parse_yaml, validate
+from .schema import Node, load_validated, option
 
 __all__ = [
     "CONFIG_FILE",
@@ -159,24 +159,9 @@ def load_site(root: Path | str = ".", *, overrides: dict[str, object] | None = N
         raise ConfigError.single(name, 0, f"no {CONFIG_FILE} here; run 'tidings init' or change directory") from None
     except OSError as exc:
         raise ConfigError.single(name, 0, f"cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError.single(name, line, "not valid UTF-8") from None
-    try:
-        node = parse_yaml(text, name)
-    except YamlSyntaxError as exc:
-        raise ConfigError([exc.problem]) from None
-    if overrides:
-        if not isinstance(node.value, dict):
-            node = Node({}, 1)
-        for key, value in overrides.items():
-            node.value[key] = (0, Node(value, 0))
-    config, problems = validate(Config, node, name)
-    if config is not None:
-        problems.extend(_check_values(config, node, name))
-    if problems or config is None:
+    config, node = load_validated(Config, raw, name, ConfigError, overrides=overrides)
+    problems = _check_values(config, node, name)
+    if problems:
         raise ConfigError(problems)
     return Site(root=root.resolve(), config=config, fingerprint=hashlib.sha256(raw).hexdigest())
 
