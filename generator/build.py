@@ -176,7 +176,10 @@ def load_content(site: Site, *, workers: int | None = None) -> Content:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    return [SiteProducer(), AssetProducer()]
+    from .render.email import EmailProducer
+    from .render.syndication import FeedsProducer
+
+    return [SiteProducer(), AssetProducer(), EmailProducer(), FeedsProducer()]
 
 
 # ---------------------------------------------------------------- rendering
