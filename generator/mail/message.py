@@ -13,6 +13,7 @@ text and the ``List-Unsubscribe`` header alike.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,7 +116,11 @@ def build_message(
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg.set_content(fill_placeholder(edition.text, token), subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(fill_placeholder(edition.html, token), subtype="html", charset="utf-8", cte="quoted-printable")
+    html = fill_placeholder(edition.html, token)
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # a boundary derived from the content (not random) keeps built .eml files reproducible
+    digest = hashlib.sha256(f"{msg['Message-ID']}\n{html}".encode("utf-8")).hexdigest()[:32]
+    msg.set_boundary(f"tidings-{digest}")
     return msg
 
 
