@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--token", default="test", help="unsubscribe token for a test copy (default: test)")
     p.add_argument("--dry-run", action="store_true", help="check everything and report what would be sent; send nothing")
     p.add_argument("--rate", type=float, help="messages per second (default: email.rate from tidings.yaml)")
-    p.add_argument("--resend-in-doubt", action="store_true", help="also resend messages a crash left in doubt (same Message-ID)")
+    doubt = p.add_mutually_exclusive_group()
+    doubt.add_argument("--resend-in-doubt", action="store_true", help="also resend messages a crash left in doubt (same Message-ID)")
+    doubt.add_argument("--mark-in-doubt-sent", action="store_true", help="record messages left in doubt as sent (after checking the server's log)")
     p.add_argument("--store", type=Path, help=f"the store file (default: {DEFAULT_STORE})")
     p.set_defaults(run=run)
 
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             Connection(smtp_config, password),
             rate=site.config.email.rate if args.rate is None else args.rate,
             dry_run=args.dry_run,
-            resend_in_doubt=args.resend_in_doubt,
+            in_doubt="resend" if args.resend_in_doubt else "sent" if args.mark_in_doubt_sent else "skip",
             progress=lambda r: print(f"  … {r.sent} sent", file=sys.stderr),
         )
     report.duplicates = duplicates

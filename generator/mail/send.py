@@ -259,7 +259,7 @@ def send_bulk(
     *,
     rate: float = 0.0,
     dry_run: bool = False,
-    resend_in_doubt: bool = False,
+    in_doubt: str = "skip",
     progress: Callable[[SendReport], None] | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> SendReport:
@@ -279,8 +279,12 @@ def send_bulk(
                 report.already += 1
             elif row.state == "rejected":
                 report.previously_rejected += 1
-            elif row.state == "committing" and not resend_in_doubt:
+            elif row.state == "committing" and in_doubt == "skip":
                 report.in_doubt.append(recipient.address)
+            elif row.state == "committing" and in_doubt == "sent":
+                if not dry_run:
+                    log.mark(edition.slug, recipient.key, "sent", "marked sent by the editor after a crash")
+                report.already += 1
             else:  # sending / deferred / committing with --resend-in-doubt: keep the Message-ID
                 todo.append((recipient, row.message_id))
         if dry_run:
