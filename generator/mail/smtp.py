@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Callable
@@ -86,6 +87,8 @@ class Connection:
                 if c.security == "starttls":
                     smtp.starttls(context=context)
             smtp.ehlo_or_helo_if_needed()
+            if smtp.sock is not None:  # the body and the final "." are separate writes: don't let Nagle delay the second
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if c.user:
                 smtp.login(c.user, self.password)
         except (OSError, smtplib.SMTPException) as exc:
