@@ -205,7 +205,7 @@ def fragment_text(markup: str, *, width: int = WIDTH, indent: str = "", base: st
 
     ``base`` resolves relative links (a link to another issue) to absolute URLs.
     """
-    markup = markup.strip()
+    markup = clean(markup).strip()
     if "<" not in markup and "&" not in markup:  # fast paths: plain text, or a lone link (most digest items)
         return clean("\n".join(wrap(markup, width, indent)))
     lone = _LONE_LINK.match(markup)
