@@ -285,3 +285,21 @@ def test_largest_twir_issues_fit_under_the_clipping_limit(tmp_path: Path) -> Non
         text_urls = set(re.findall(r"(?:https?://|mailto:)[^\s<>]+", edition.text))
         for href in hrefs:
             assert href in text_urls or href.removeprefix("mailto:") in edition.text, href
+
+
+def test_preview_server_serves_the_email_edition(tmp_path: Path) -> None:
+    import urllib.request
+
+    from generator.serve import PreviewServer
+
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURE, root)
+    with PreviewServer(root, port=0, poll_interval=0.05) as server:
+        for name, ctype in (("1.html", "text/html"), ("1.txt", "text/plain"), ("4.html", "text/html")):  # drafts too
+            with urllib.request.urlopen(server.url + "email/" + name, timeout=10) as response:
+                assert response.status == 200 and response.headers["Content-Type"].startswith(ctype)
+                body = response.read().decode()
+        with urllib.request.urlopen(server.url + "email/1.html", timeout=10) as response:
+            html = response.read().decode()
+    # the preview's base URL is the preview server, so "view in browser" stays in the preview
+    assert f'href="{server.url}issues/1/"' in html
