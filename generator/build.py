@@ -37,6 +37,7 @@ from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
+from .render.digests import DigestProducer, load_site_digests
 from .render.site import AssetProducer, SiteProducer
 from .write import Staging
 
@@ -179,7 +180,7 @@ def producers_for(site: Site) -> list[Producer]:
     from .render.email import EmailProducer
     from .render.syndication import FeedsProducer
 
-    return [SiteProducer(), AssetProducer(), EmailProducer(), FeedsProducer()]
+    return [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer()]
 
 
 # ---------------------------------------------------------------- rendering
@@ -319,7 +320,7 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
-    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
+    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"digests": load_site_digests(site)})
 
 
 def _link_positions(archive: Archive) -> dict[str, SourcePos]:

@@ -27,6 +27,7 @@ from .schema import Node, YamlSyntaxError, option, parse_yaml, validate
 __all__ = [
     "CONFIG_FILE",
     "Author",
+    "FetchConfig",
     "SectionKind",
     "EmailConfig",
     "SmtpConfig",
@@ -113,6 +114,23 @@ class FeedsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FetchConfig:
+    """How ``tidings fetch`` reads subscriptions and where it keeps what it learns."""
+
+    feeds_file: str = option("feeds/feeds.yaml", doc="The subscriptions file.")
+    store: str = option("feeds/tidings.sqlite", doc="The SQLite store of fetch state and entries (git-ignored).")
+    digests_dir: str = option("content/digests", doc="Where 'tidings digest' writes digest files for the build.")
+    concurrency: int = option(16, doc="Sources fetched at the same time, in all.")
+    per_host: int = option(2, doc="Requests at the same time to one host.")
+    connect_timeout: float = option(10.0, doc="Seconds to wait for a connection.")
+    read_timeout: float = option(20.0, doc="Seconds to wait for the next bytes of a response.")
+    total_timeout: float = option(60.0, doc="Seconds one request may take from start to end.")
+    max_body_bytes: int = option(10 * 1024 * 1024, doc="Largest response body read (after decompression).")
+    allow_private: bool = option(False, doc="Fetch from private, loopback and link-local addresses (for tests and intranets).")
+    excerpt_chars: int = option(400, doc="Longest excerpt kept from an entry's summary.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything ``tidings.yaml`` may say; see docs/configuration.md."""
 
@@ -133,6 +151,7 @@ class Config:
     pages_dir: str = option("content/pages", doc="Folder of standalone pages (about, sponsoring…).")
     recent_issues: int = option(10, doc="How many recent issues the home page lists under the latest one.")
     page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
+    fetch: FetchConfig = option(factory=FetchConfig, doc="Feed fetching (tidings fetch, inbox, digest).")
     email: EmailConfig = option(factory=EmailConfig, doc="The email edition and sending over SMTP.")
     feeds: FeedsConfig = option(factory=FeedsConfig, doc="RSS, Atom, JSON Feed and link feeds.")
 

@@ -14,7 +14,7 @@ from ..errors import ContentError, Problem, SourcePos
 from ..model import Html, Page
 from ..urls import slugify
 from .frontmatter import HeaderError, split_header
-from .markdown import engine
+from .markdown import parse, render
 
 __all__ = ["read_page", "RESERVED_SLUGS"]
 
@@ -40,7 +40,7 @@ def read_page(path: str, data: bytes) -> Page:
         raise ContentError(
             [Problem(SourcePos(path, header.line_of("slug")), f"page slug '{slug}' is reserved for the site's own pages; choose another")]
         )
-    body_html = engine().render(header.body)
+    body_html = render(parse(header.body).root)
     description = str(header.meta.get("description") or "").strip()
     if not description:
         first = re.search(r"<p>(.*?)</p>", body_html, re.DOTALL)

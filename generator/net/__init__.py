@@ -1,0 +1,1 @@
+"""Network access for the explicit network commands (fetch, check). Nothing else imports httpx."""
