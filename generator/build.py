@@ -162,7 +162,10 @@ def load_content(site: Site) -> Content:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    return [SiteProducer(), AssetProducer(), DigestProducer()]
+    from .render.email import EmailProducer
+    from .render.syndication import FeedsProducer
+
+    return [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer()]
 
 
 # ---------------------------------------------------------------- rendering
