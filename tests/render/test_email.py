@@ -265,7 +265,6 @@ def _largest_twir(count: int) -> list[Path]:
     return files[:count]
 
 
-@pytest.mark.skipif(not TWIR.is_dir(), reason="the shared TWiR corpus is not here")
 def test_largest_twir_issues_fit_under_the_clipping_limit(tmp_path: Path) -> None:
     (tmp_path / "tidings.yaml").write_text(f"title: This Week in Rust\nbase_url: https://this-week-in-rust.org/\nissues_dir: {TWIR}\n")
     site = load_site(tmp_path)
