@@ -64,6 +64,8 @@ def test_security_headers_on_every_page() -> None:
     assert page["X-Content-Type-Options"] == "nosniff"
     assert page["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert "camera=()" in page["Permissions-Policy"]
+    mail = directives(headers_for("/email/1.html")["Content-Security-Policy"])
+    assert mail["style-src"] == ["'unsafe-inline'"] and "script-src" not in mail, "email editions: their own styles, no scripts"
 
 
 @pytest.fixture(scope="module")
