@@ -33,6 +33,7 @@ from .content.archive import Archive, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
+from .linkfiles import load_link_files
 from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
@@ -316,7 +317,9 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
-    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets)
+    links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
+    env.globals["link_gone"] = links.gone
+    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"linkstatus": links})
 
 
 def _check_results(results: list[tuple[str, bool, tuple[str, ...], Problem | None]], outputs: list[Output]) -> None:

@@ -21,7 +21,7 @@ from .errors import TidingsError
 __all__ = ["main", "COMMANDS"]
 
 # Module names under generator.commands, in the order `tidings --help` lists them.
-COMMANDS = ("build", "serve", "show")
+COMMANDS = ("build", "serve", "show", "check")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -62,6 +62,7 @@ class FakeWeb:
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
         self.huge_bytes_sent = 0
+        self.headers: dict[tuple[str, str], dict[str, str]] = {}  # (host, path) -> last request's headers
         self.port = 0
         self.stop_event: asyncio.Event | None = None
 
@@ -101,6 +102,7 @@ class FakeWeb:
                 if int(headers.get("content-length", "0") or 0):
                     await reader.readexactly(int(headers["content-length"]))
                 host = headers.get("host", local).rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") else headers["host"]
+                self.headers[(host, urlsplit(target).path)] = headers
                 keep = await self.respond(reader, writer, method, target, host)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
