@@ -34,6 +34,7 @@ class Scope:
     links: list[tuple[Link, Issue | None]] = field(default_factory=list)  # checked links and their issue (None: a page)
     silenced: list[Link] = field(default_factory=list)
     silenced_by_file: dict[str, set[int]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # source text by file
 
 
 def select_scope(site: Site, content: Content, target: str | None, *, everything: bool) -> Scope:
@@ -55,10 +56,8 @@ def select_scope(site: Site, content: Content, target: str | None, *, everything
             (scope.silenced.append(link) if link.pos.line in lines else scope.links.append((link, issue)))
     if everything:
         for page in content.pages:
-            path = site.root / page.source_path
-            text = path.read_text("utf-8")
             lines = _silenced(site, page.source_path, scope)
-            for link in page_links(page.source_path, text):
+            for link in page_links(page.source_path, scope.texts[page.source_path]):
                 (scope.silenced.append(link) if link.pos.line in lines else scope.links.append((link, None)))
     return scope
 
@@ -70,6 +69,7 @@ def _silenced(site: Site, rel: str, scope: Scope) -> set[int]:
         text = ""
     lines = silenced_lines(text)
     scope.silenced_by_file[rel] = lines
+    scope.texts[rel] = text
     return lines
 
 

@@ -81,6 +81,7 @@ class CheckConfig:
     max_retry_after: float = option(60.0, doc="Longest Retry-After (429/503) honoured; a longer one makes the link 'rate-limited'.")
     max_body: int = option(2_000_000, doc="Bytes of a page read at most (for #fragments and page titles).")
     fragments: bool = option(True, doc="Check that a link's #fragment exists on the page.")
+    metadata: bool = option(True, doc="Read the head of featured pages (GET) to learn title and description for the link index.")
     accept: tuple[int, ...] = option((), doc="Extra HTTP status codes that count as fine (e.g. [403, 999]).")
     exclude: tuple[str, ...] = option((), doc="Regular expressions; a matching URL is not checked.")
     headers: dict[str, dict[str, str]] = option(

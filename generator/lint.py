@@ -29,7 +29,7 @@ from .errors import SourcePos
 from .model import Issue, Link
 from .urls import is_tracking_param
 
-__all__ = ["Finding", "NOCHECK", "silenced_lines", "lint_url", "lint_issue", "ERROR", "WARNING"]
+__all__ = ["Finding", "NOCHECK", "silenced_lines", "lint_url", "lint_issue", "lint_source", "ERROR", "WARNING"]
 
 ERROR = "error"
 WARNING = "warning"
@@ -37,6 +37,10 @@ NOCHECK = re.compile(r"<!--\s*tidings:\s*nocheck\s*-->", re.IGNORECASE)
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _FORBIDDEN = frozenset({"javascript", "data", "vbscript", "file"})
 _HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?$")
+# The Markdown engine refuses these schemes, so they never become Links: find them in the source.
+_SOURCE_SCHEME = re.compile(
+    r"""(?:\]\(\s*<?|\]:\s*<?|<|href\s*=\s*["']?)\s*((?:javascript|vbscript|data|file):[^\s)>"']*)""", re.IGNORECASE
+)
 _MAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -129,6 +133,19 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
+
+
+def lint_source(path: str, text: str, *, silenced: set[int]) -> list[Finding]:
+    """Errors for forbidden-scheme links written in the source (Markdown shows them as plain text)."""
+    findings: list[Finding] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if number in silenced:
+            continue
+        for match in _SOURCE_SCHEME.finditer(line):
+            url = match.group(1)
+            scheme = url.split(":", 1)[0].lower()
+            findings.append(Finding(SourcePos(path, number), url, ERROR, f"'{scheme}:' links are not allowed in an issue"))
+    return findings
 
 
 def lint_issue(

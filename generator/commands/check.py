@@ -25,7 +25,7 @@ from ..checkscope import Scope, select_scope
 from ..config import Site, load_site
 from ..content.archive import build_archive
 from ..errors import ConfigError, SourcePos
-from ..lint import lint_issue
+from ..lint import lint_issue, lint_source
 from ..linkfiles import DEAD_FILE, META_FILE, DeadLink, PageMeta, dump_dead_links, dump_link_meta, read_dead_links
 from ..linkfix import replacement_for, rewrite_file
 from ..linkstatus import DEAD_CANDIDATE, EXCLUDED, LinkStatus
@@ -66,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
     report = Report(scope.label, offline=args.offline)
     for issue in scope.issues:
         links = [link for link, owner in scope.links if owner is issue]
+        silenced = scope.silenced_by_file.get(issue.source_path, set())
+        report.findings.extend(lint_source(issue.source_path, scope.texts.get(issue.source_path, ""), silenced=silenced))
         report.findings.extend(
-            lint_issue(issue, links, silenced=scope.silenced_by_file.get(issue.source_path, set()), history=content.issues, window=site.config.check.duplicate_window)
+            lint_issue(issue, links, silenced=silenced, history=content.issues, window=site.config.check.duplicate_window)
         )
     places = _places(scope)
     if not args.offline:
@@ -104,9 +106,13 @@ def _check_network(site: Site, urls: list[str], *, fresh: bool) -> tuple[dict[st
         memory = LinkStore(store)
         reused = {} if fresh else memory.fresh(urls, max_age_days=config.cache_days)
         todo = [u for u in urls if u not in reused]
+        wanted: set[str] = set()
+        if config.metadata:  # pages we know nothing about yet are read with GET (their head only)
+            known = memory.meta([normalize_url(urldefrag(u)[0]) for u in todo])
+            wanted = {u for u in todo if normalize_url(urldefrag(u)[0]) not in known}
         progress = _Progress(len(todo)) if sys.stderr.isatty() and todo else None
         checker = LinkChecker(config, user_agent=default_user_agent(site.config.base_url), progress=progress)
-        checked = checker.check(todo) if todo else {}
+        checked = checker.check(todo, metadata_for=wanted) if todo else {}
         if progress is not None:
             progress.finish()
         counted = memory.record(checked)

@@ -13,7 +13,8 @@ Input is a list of URLs (this module never sees an issue); output is one
 4. A HEAD that ends in anything but 2xx is asked again with GET (many servers
    refuse or mishandle HEAD). GET bodies are streamed and capped; from HTML
    ones we keep the anchors (for the fragment) and the page's title,
-   description, canonical URL and image.
+   description, canonical URL and image. Callers may ask for GET up front
+   for URLs whose metadata they want (the link index).
 
 Work is organised in lanes: one small group of workers per host, so tasks
 number hosts × per-host limit, not URLs, and a waiting host costs nothing.
@@ -29,7 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import httpx
@@ -137,13 +138,19 @@ class LinkChecker:
         self.excludes = [re.compile(p) for p in config.exclude]
         self.results: dict[str, LinkStatus] = {}
         self.polite: Politeness | None = None
+        self.metadata_for: frozenset[str] = frozenset()
         self._total = 0
 
-    def check(self, urls: Sequence[str]) -> dict[str, LinkStatus]:
-        """Check ``urls`` (deduplicated as given) and return a status for each."""
-        return asyncio.run(self.check_async(urls))
+    def check(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
+        """Check ``urls`` (deduplicated as given) and return a status for each.
 
-    async def check_async(self, urls: Sequence[str]) -> dict[str, LinkStatus]:
+        URLs in ``metadata_for`` are fetched with GET (head of the page only) to
+        learn their title and description.
+        """
+        return asyncio.run(self.check_async(urls, metadata_for=metadata_for))
+
+    async def check_async(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
+        self.metadata_for = frozenset(metadata_for)
         unique = list(dict.fromkeys(urls))
         self._total = len(unique)
         lanes: dict[str, deque[str]] = {}
@@ -203,6 +210,8 @@ class LinkChecker:
         verify = self.config.fragments and _checkable_fragment(fragment)
         if verify:
             outcome = await self._follow(base, "GET", self.config.max_body, self.config.retries)
+        elif url in self.metadata_for:
+            outcome = await self._follow(base, "GET", META_BYTES, self.config.retries)
         else:
             outcome = await self._follow(base, "HEAD", 0, self.config.retries)
             if self._inconclusive(outcome):
