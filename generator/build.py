@@ -300,7 +300,7 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
         with timer("render"):
             results = _render_all(ctx, producers, outputs, staging, options.workers)
         with timer("check"):
-            _check_results(results, outputs)
+            _check_results(results, outputs, _link_positions(archive))
         with timer("commit"):
             report.removed = staging.commit()
     except BaseException:
@@ -322,19 +322,36 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"linkstatus": links})
 
 
-def _check_results(results: list[tuple[str, bool, tuple[str, ...], Problem | None]], outputs: list[Output]) -> None:
+def _link_positions(archive: Archive) -> dict[str, SourcePos]:
+    """Where each site-relative link was written, so a broken one is reported at its line."""
+    found: dict[str, SourcePos] = {}
+    for issue in archive.issues:
+        for link in issue.iter_links():
+            if link.url.startswith("/") and not link.url.startswith("//"):
+                found.setdefault(unquote(link.url.split("#", 1)[0].split("?", 1)[0]), link.pos)
+    return found
+
+
+def _check_results(
+    results: list[tuple[str, bool, tuple[str, ...], Problem | None]], outputs: list[Output], written_at: dict[str, SourcePos]
+) -> None:
+    """Render errors first; then every internal link must name an output of this build."""
     problems = [r[3] for r in results if r[3] is not None]
     if problems:
         raise BuildError(_dedupe(problems))
     known = {o.path for o in outputs}
     sources = {o.path: o.source for o in outputs}
     broken: list[Problem] = []
-    for path, _, targets, _ in results:
+    for path, _, targets, _ in sorted(results):
         for target in sorted(targets):
             file = paths.output_file(target)
-            if file not in known and f"{file}/index.html" not in known:
-                where = sources.get(path) or f"public/{path}"
-                broken.append(Problem(SourcePos(where), f"links to {target}, which this build does not produce (in {path})"))
+            if file in known or f"{file}/index.html" in known:
+                continue
+            if target in written_at:
+                broken.append(Problem(written_at[target], f"links to {target}, which this build does not produce"))
+            else:
+                where = SourcePos(sources.get(path) or f"{path}")
+                broken.append(Problem(where, f"links to {target}, which this build does not produce (in {path})"))
     if broken:
         raise BuildError(_dedupe(broken))
 

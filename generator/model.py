@@ -126,6 +126,7 @@ class Section:
     title: str
     slug: str  # unique within its issue; the heading's anchor
     level: int  # 1 for a section, 2 for a sub-section, …
+    heading_links: tuple[Link, ...]  # links written in the heading itself, e.g. "### [RFCs](https://…)"
     blocks: tuple[Block, ...]
     subsections: tuple["Section", ...]
     pos: SourcePos
@@ -142,6 +143,7 @@ class Section:
             yield from sub.iter_items()
 
     def iter_links(self) -> Iterator[Link]:
+        yield from self.heading_links
         for block in self.blocks:
             if isinstance(block, Prose):
                 yield from block.links
@@ -182,11 +184,9 @@ class Issue:
         return walk_sections(self.sections)
 
     def iter_items(self) -> Iterator[Item]:
+        """Every item of every section. The outro's closing notes repeat earlier items and are not counted."""
         for section in self.sections:
             yield from section.iter_items()
-        for block in self.outro:
-            if isinstance(block, ItemGroup):
-                yield from block.items
 
     def iter_links(self) -> Iterator[Link]:
         """Every link of the issue in reading order: intro, sections, outro."""

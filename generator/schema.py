@@ -182,10 +182,12 @@ def _convert(tp: Any, node: Node, path: str, where: str, problems: list[Problem]
                 problems.append(Problem(SourcePos(path, kline), f"unknown key '{_key(where, key)}'{extra}"))
                 continue
             kwargs[name] = _convert(hints[name], child, path, _key(where, key), problems)
+        missing = False
         for name, f in known.items():
             if name not in kwargs and f.default is MISSING and f.default_factory is MISSING:
                 problems.append(Problem(here, f"missing required key '{_key(where, name)}'"))
-        if any(v is None and not _allows_none(hints[k]) for k, v in kwargs.items()):
+                missing = True
+        if missing or any(v is None and not _allows_none(hints[k]) for k, v in kwargs.items()):
             return None
         try:
             return tp(**kwargs)

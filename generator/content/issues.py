@@ -289,6 +289,7 @@ class _SectionDraft:
     level: int  # depth: 1 for sections, 2 for sub-sections…
     heading_level: int  # 1..6 as written
     pos: SourcePos
+    heading_links: list[Link] = field(default_factory=list)
     blocks: list[Any] = field(default_factory=list)  # Prose | ('group', style, [_ItemDraft])
     subsections: list["_SectionDraft"] = field(default_factory=list)
     pending: list[_Para] = field(default_factory=list)
@@ -367,7 +368,10 @@ class _BodyReader:
         if kind is None:
             kind = self._kind_for(title) or (parent.kind if parent else GENERAL_KIND)
         depth = parent.level + 1 if parent else 1
-        return _SectionDraft(kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block[0]))
+        links = self._links_from_inline(inline.children or [], self._line(block[0]))
+        return _SectionDraft(
+            kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block[0]), heading_links=links
+        )
 
     def _kind_for(self, title: str) -> str | None:
         words = set(re.findall(r"[a-z0-9]+", title.lower()))
@@ -418,6 +422,8 @@ class _BodyReader:
         if section.trailing_ok and section.blocks and isinstance(section.blocks[-1], tuple):
             item = section.blocks[-1][2][-1]
             for para in pending:
+                if item.commentary_md and item.commentary_md[-1].strip():
+                    item.commentary_md.append("")  # keep the paragraph break in the Markdown
                 item.commentary_md.extend(para.source)
                 item.commentary_md.append("")
                 item.html.append(f"<p>{render_inline(para.commentary, self.env)}</p>")
@@ -640,6 +646,7 @@ class _BodyReader:
             title=draft.title,
             slug=slug,
             level=draft.level,
+            heading_links=tuple(draft.heading_links),
             blocks=tuple(draft.blocks),  # items frozen in _freeze_items
             subsections=subs,
             pos=draft.pos,
@@ -654,6 +661,7 @@ class _BodyReader:
             title=section.title,
             slug=section.slug,
             level=section.level,
+            heading_links=section.heading_links,
             blocks=blocks,
             subsections=subs,
             pos=section.pos,

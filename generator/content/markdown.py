@@ -22,6 +22,12 @@ from markdown_it.token import Token
 
 __all__ = ["engine", "render_blocks", "render_inline", "plain_text", "Token"]
 
+_EXTRA_TLDS = [
+    "dev", "app", "io", "ai", "cloud", "tech", "page", "blog", "codes", "software", "systems", "tools",
+    "engineering", "digital", "online", "site", "website", "store", "shop", "news", "email", "team",
+    "works", "company", "network", "host", "link", "live", "zone", "space", "fun", "xyz", "sh", "run",
+    "example", "test", "invalid", "localhost",
+]
 _MAYBE_LINK = re.compile(r"://|www\.|@", re.IGNORECASE)
 
 
@@ -33,6 +39,9 @@ def engine() -> MarkdownIt:
     linkify = md.linkify
     assert linkify is not None
     linkify.set({"fuzzy_link": False})
+    # Newer generic domains that linkify-it does not know, so "jobs@team.dev" alone on a
+    # line becomes a link; plus the names reserved for documentation (RFC 2606/6761).
+    linkify.tlds(_EXTRA_TLDS, True)
     full_test = linkify.test
     full_pretest = linkify.pretest
     linkify.pretest = lambda text: bool(_MAYBE_LINK.search(text)) and full_pretest(text)  # type: ignore[method-assign]

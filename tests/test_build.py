@@ -1,0 +1,258 @@
+"""End to end: build the bundled example newsletter and read the pages back like a reader would."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildOptions, build, load_content
+from generator.config import load_site
+from generator.errors import BuildError, ContentError
+from generator.render import paths
+
+from .conftest import REPO
+
+
+class PageParser(HTMLParser):
+    """Collects what the tests look at: ids, links, headings, meta tags, text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.rels: dict[str, str] = {}
+        self.meta: dict[str, str] = {}
+        self.headings: list[int] = []
+        self.canonical = ""
+        self.text: list[str] = []
+        self.h1: list[str] = []
+        self._in_h1 = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and "href" in a:
+            self.hrefs.append(a["href"])
+            if "rel" in a:
+                self.rels[a["rel"]] = a["href"]
+        if tag == "link" and a.get("rel") == "canonical":
+            self.canonical = a["href"]
+        if tag == "meta" and ("property" in a or "name" in a):
+            self.meta[a.get("property") or a["name"]] = a.get("content", "")
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+            self._in_h1 = tag == "h1"
+            if self._in_h1:
+                self.h1.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_h1:
+            self.h1[-1] += data
+
+
+def read_page(public: Path, site_path: str) -> PageParser:
+    parser = PageParser()
+    parser.feed((public / paths.output_file(site_path)).read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """The example newsletter built once into a temporary output folder."""
+    out = tmp_path_factory.mktemp("example") / "public"
+    site = load_site(REPO)
+    report = build(site, BuildOptions(output_dir=out))
+    content = load_content(site)
+    return site, out, report, content
+
+
+def test_example_builds_published_issues_only(example):
+    site, public, report, content = example
+    published = sorted(i.number for i in content.issues if not i.draft)
+    drafts = [i.number for i in content.issues if i.draft]
+    assert len(published) >= 8 and drafts, "the example has at least 8 issues and a draft"
+    assert report.issues == len(published)
+    for number in published:
+        assert (public / f"issues/{number}/index.html").is_file()
+    for number in drafts:
+        assert not (public / f"issues/{number}").exists()
+
+
+def test_issue_pages_show_every_item_and_link_with_working_navigation(example):
+    site, public, _, content = example
+    published = sorted((i for i in content.issues if not i.draft), key=lambda i: i.date)
+    for position, issue in enumerate(published):
+        page = read_page(public, paths.issue_path(issue))
+        assert page.h1 == [issue.title]
+        assert page.headings[0] == 1 and all(b - a <= 1 for a, b in zip(page.headings, page.headings[1:])), "headings in order"
+        for section in issue.iter_sections():
+            assert section.slug in page.ids
+        for item in issue.iter_items():
+            assert item.anchor in page.ids
+            for link in item.links:
+                assert link.url in page.hrefs, f"{link.url} missing from issue {issue.number}"
+        older = published[position - 1] if position else None
+        newer = published[position + 1] if position + 1 < len(published) else None
+        assert page.rels.get("prev") == (paths.issue_path(older) if older else None)
+        assert page.rels.get("next") == (paths.issue_path(newer) if newer else None)
+        assert page.canonical == f"https://shipshape.example/issues/{issue.slug}/"
+        assert page.meta["og:title"] == issue.title and page.meta["og:type"] == "article"
+
+
+def test_home_shows_the_latest_issue_in_full_and_recent_ones(example):
+    site, public, _, content = example
+    published = sorted((i for i in content.issues if not i.draft), key=lambda i: i.date, reverse=True)
+    latest = published[0]
+    home = read_page(public, "/")
+    assert home.h1 == [latest.title]
+    assert all(item.anchor in home.ids for item in latest.iter_items())
+    for older in published[1 : 1 + site.config.recent_issues]:
+        assert paths.issue_path(older) in home.hrefs
+
+
+def test_archive_years_months_and_every_issue(example):
+    site, public, _, content = example
+    published = [i for i in content.issues if not i.draft]
+    archive = read_page(public, "/archive/")
+    years = {i.date.year for i in published}
+    for year in years:
+        assert paths.year_path(year) in archive.hrefs
+        year_page = read_page(public, paths.year_path(year))
+        for issue in (i for i in published if i.date.year == year):
+            assert f"m-{year}-{issue.date.month:02d}" in year_page.ids
+            assert paths.issue_path(issue) in year_page.hrefs
+            assert f"{paths.year_path(year)}#m-{year}-{issue.date.month:02d}" in archive.hrefs
+
+
+def test_section_pages_link_index_and_tags(example):
+    site, public, _, content = example
+    published = [i for i in content.issues if not i.draft]
+    tools = [(i, item) for i in published for item in i.iter_items() if item.kind == "tools"]
+    page = read_page(public, paths.kind_path("tools"))
+    for issue, item in tools:
+        assert paths.item_path(issue, item) in page.hrefs
+    links = read_page(public, paths.links_path())
+    seen: dict[str, set[str]] = {}
+    for issue in published:
+        for item in issue.iter_items():
+            for link in item.links:
+                if link.key.startswith("http"):
+                    seen.setdefault(link.key, set()).add(paths.item_path(issue, item))
+    repeated = [key for key, refs in seen.items() if len(refs) > 1]
+    assert repeated, "the example features some links in more than one issue"
+    for key in repeated:
+        for ref in seen[key]:
+            assert ref in links.hrefs
+    tags = read_page(public, paths.tags_path())
+    some_tag = published[0].tags[0]
+    tag_page_path = next(h for h in tags.hrefs if h.startswith("/tags/") and h != "/tags/")
+    assert (public / paths.output_file(tag_page_path)).is_file()
+    assert any(some_tag in t for t in tags.text)
+
+
+def test_pages_404_sitemap_robots_and_meta_everywhere(example):
+    site, public, _, content = example
+    about = read_page(public, "/about/")
+    assert about.h1 == ["About"]
+    assert read_page(public, "/404.html").h1 == ["Page not found"]
+    sitemap = (public / "sitemap.xml").read_text()
+    for issue in (i for i in content.issues if not i.draft):
+        assert f"<loc>https://shipshape.example/issues/{issue.slug}/</loc>" in sitemap
+    assert "Sitemap: https://shipshape.example/sitemap.xml" in (public / "robots.txt").read_text()
+    for html in public.rglob("*.html"):
+        page = PageParser()
+        page.feed(html.read_text())
+        assert len(page.h1) == 1, html
+        assert page.canonical.startswith("https://shipshape.example/"), html
+        assert {"og:title", "og:url", "og:description", "description"} <= set(page.meta), html
+        assert "main" in page.ids, html
+
+
+def test_rebuild_keeps_unchanged_files_and_a_failed_build_leaves_the_site_alone(tmp_path):
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(REPO / "tidings.yaml", root / "tidings.yaml")
+    site = load_site(root)
+    first = build(site)
+    assert first.written == first.outputs
+    home = root / "public" / "index.html"
+    inode = os.stat(home).st_ino
+    second = build(site)
+    assert second.written == 0 and second.unchanged == second.outputs
+    assert os.stat(home).st_ino == inode, "unchanged files are kept, not rewritten"
+    before = {p: p.read_bytes() for p in (root / "public").rglob("*") if p.is_file()}
+    bad = root / "content" / "issues" / "003.md"
+    bad.write_text(bad.read_text().replace("date:", "date: not-a-date\nold_date:", 1))
+    with pytest.raises(ContentError) as info:
+        build(load_site(root))
+    assert str(info.value.problems[0]).startswith("content/issues/003.md:")
+    after = {p: p.read_bytes() for p in (root / "public").rglob("*") if p.is_file()}
+    assert after == before
+    assert not list(root.glob(".public.staging-*"))
+
+
+def test_broken_internal_link_fails_the_build(make_site):
+    root = make_site(
+        {
+            "content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\n## News\n- [Our about page](/abuot/)\n",
+            "content/pages/about.md": "---\ntitle: About\n---\nHi.\n",
+        }
+    )
+    with pytest.raises(BuildError) as info:
+        build(load_site(root))
+    assert [str(p) for p in info.value.problems] == [
+        "content/issues/1.md:6: links to /abuot/, which this build does not produce"
+    ]
+    assert not (root / "public").exists()
+
+
+def test_template_error_names_template_and_line(make_site):
+    root = make_site(
+        {
+            "tidings.yaml": "title: T\nbase_url: https://t.example/\ntheme: mine\n",
+            "content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\nHi\n",
+            "themes/mine/templates/issue.html": '{% extends "base.html" %}\n{% block main %}\n{{ issue.no_such_field }}\n{% endblock %}\n',
+        }
+    )
+    with pytest.raises(BuildError) as info:
+        build(load_site(root))
+    (problem,) = {str(p) for p in info.value.problems}
+    assert problem.startswith("themes/mine/templates/issue.html:3: ")
+    assert "no_such_field" in problem
+
+
+def test_a_site_theme_overrides_one_template_and_inherits_the_rest(make_site):
+    root = make_site(
+        {
+            "tidings.yaml": "title: T\nbase_url: https://t.example/news/\ntheme: mine\n",
+            "content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\nHi\n",
+            "themes/mine/templates/404.html": '{% extends "base.html" %}{% block main %}<h1>Lost at sea</h1>{% endblock %}',
+        }
+    )
+    build(load_site(root))
+    assert "Lost at sea" in (root / "public/404.html").read_text()
+    issue = (root / "public/issues/1/index.html").read_text()
+    assert 'href="/news/archive/"' in issue, "links carry the base URL's path"
+    assert '<link rel="canonical" href="https://t.example/news/issues/1/">' in issue
+
+
+def test_parallel_and_serial_builds_are_identical(tmp_path):
+    site = load_site(REPO)
+    build(site, BuildOptions(output_dir=tmp_path / "a", workers=1))
+    build(site, BuildOptions(output_dir=tmp_path / "b", workers=2))
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel

@@ -1,0 +1,42 @@
+"""URL keys, hosts and slugs."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.urls import host_of, normalize_url, slugify, unique_slug
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("HTTPS://Example.COM:443/a/b?utm_source=x&b=2&a=1#frag", "https://example.com/a/b?a=1&b=2"),
+        ("http://example.com", "http://example.com/"),
+        ("http://example.com:8080/x/index.html", "http://example.com:8080/x/"),
+        ("https://example.com/p?fbclid=1&gclid=2&ref=hn", "https://example.com/p"),
+        ("https://example.com/caf%C3%A9", "https://example.com/caf%C3%A9"),
+        ("https://example.com/café", "https://example.com/caf%C3%A9"),
+        ("mailto:Someone@Example.com", "mailto:someone@example.com"),
+        ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+        ("ftp://files.example/x", "ftp://files.example/x"),
+    ],
+)
+def test_normalize_url(url, key):
+    assert normalize_url(url) == key
+
+
+def test_relative_urls_resolve_against_a_base():
+    assert normalize_url("../b?utm_medium=m", base="https://e.example/x/a/") == "https://e.example/x/b"
+
+
+def test_host_of():
+    assert host_of("https://Sub.Example.org./x") == "sub.example.org"
+    assert host_of("mailto:a@b.c") == ""
+
+
+def test_slugify_and_unique():
+    assert slugify("Ship Shape — Weekly #7: Café!") == "ship-shape-weekly-7-cafe"
+    assert slugify("a" * 80, max_length=10) == "a" * 10
+    taken: set[str] = set()
+    assert [unique_slug("news", taken) for _ in range(3)] == ["news", "news-2", "news-3"]
+    assert unique_slug("", taken) == "item"
