@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from generator.cli import main
+from tests.conftest import SiteFactory
 from tests.net.fakeweb import FakeWeb, running
 
 CONFIG = """\
@@ -31,14 +32,6 @@ def web() -> Iterator[FakeWeb]:
         yield server
 
 
-def make_site(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, "utf-8")
-    return root
-
-
 def issue(number: int, date: str, body: str, *, draft: bool = False) -> str:
     return f"---\ntitle: Issue {number}\ndate: {date}\nnumber: {number}\ndraft: {str(draft).lower()}\n---\n\n{body}"
 
@@ -47,10 +40,10 @@ def run(root: Path, *args: str) -> int:
     return main(["-C", str(root), "check", *args])
 
 
-def test_clean_issue_exits_0_and_warm_rerun_makes_no_requests(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_issue_exits_0_and_warm_rerun_makes_no_requests(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = f"## News\n\n- [One]({base}/ok) is good.\n- [Two]({base}/ok#intro) has a heading.\n- [Gone]({base}/status/404) was here.\n"
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
+    root = make_site({"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
     assert run(root) == 1
     out = capsys.readouterr().out
     assert f"content/issues/1.md:12: broken: {base}/status/404 — HTTP 404 Not Found" in out
@@ -65,10 +58,9 @@ def test_clean_issue_exits_0_and_warm_rerun_makes_no_requests(tmp_path: Path, we
     assert run(root) == 0
 
 
-def test_default_scope_is_the_newest_issue_even_a_draft(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_scope_is_the_newest_issue_even_a_draft(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     root = make_site(
-        tmp_path,
         {
             "tidings.yaml": CONFIG,
             "content/issues/1.md": issue(1, "2024-01-05", f"- [Old]({base}/status/404) thing.\n"),
@@ -84,10 +76,10 @@ def test_default_scope_is_the_newest_issue_even_a_draft(tmp_path: Path, web: Fak
     assert "no issue numbered or named '99'" in capsys.readouterr().err
 
 
-def test_formats_and_output_file(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_formats_and_output_file(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = f"- [A]({base}/ok) a.\n- [B]({base}/ok#nowhere) b.\n- [C]({base}/perm/2) c.\n- [D]({base}/bot) d.\n"
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
+    root = make_site({"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
     assert run(root, "--format", "json") == 1
     data = json.loads(capsys.readouterr().out)
     by_url = {entry["url"]: entry for entry in data["links"]}
@@ -97,7 +89,7 @@ def test_formats_and_output_file(tmp_path: Path, web: FakeWeb, capsys: pytest.Ca
     assert by_url[f"{base}/ok"]["places"] == [{"path": "content/issues/1.md", "line": 8}]
     assert data["exit_code"] == 1 and data["summary"]["missing-fragment"] == 1
 
-    report = tmp_path / "report.xml"
+    report = root / "report.xml"
     assert run(root, "--format", "junit", "--output", str(report)) == 1
     suites = ET.parse(report).getroot()
     assert suites.get("failures") == "1"
@@ -111,8 +103,8 @@ def test_formats_and_output_file(tmp_path: Path, web: FakeWeb, capsys: pytest.Ca
     assert f"| ❌ missing-fragment | <{base}/ok#nowhere> | `content/issues/1.md:9` |" in markdown
 
 
-def test_usage_and_config_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG.replace("retries: 1", "retries: 1\n  per_host: 0"), "content/issues/1.md": issue(1, "2024-01-05", "hi\n")})
+def test_usage_and_config_errors_exit_2(make_site: SiteFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site({"tidings.yaml": CONFIG.replace("retries: 1", "retries: 1\n  per_host: 0"), "content/issues/1.md": issue(1, "2024-01-05", "hi\n")})
     assert run(root) == 2
     assert "tidings.yaml:7: 'check.per_host' must be at least 1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
@@ -121,7 +113,7 @@ def test_usage_and_config_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert run(root, "1", "--all") == 2
 
 
-def test_offline_lint_makes_no_requests(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_lint_makes_no_requests(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = (
         f"- [Tracked](https://example.org/a?utm_source=mail&id=3) one.\n"
@@ -129,7 +121,7 @@ def test_offline_lint_makes_no_requests(tmp_path: Path, web: FakeWeb, capsys: py
         f"- [Plain](http://example.org/b) three. <!-- tidings: nocheck -->\n"
         f"- [Local]({base}/ok) four.\n"
     )
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
+    root = make_site({"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
     assert run(root, "--offline") == 1
     out = capsys.readouterr().out
     assert "content/issues/1.md:8: warning: tracking parameter utm_source; remove before sending" in out
@@ -139,17 +131,17 @@ def test_offline_lint_makes_no_requests(tmp_path: Path, web: FakeWeb, capsys: py
     assert web.count() == 0
 
 
-def test_nocheck_marker_silences_the_network_check(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nocheck_marker_silences_the_network_check(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = f"<!-- tidings: nocheck -->\n- [Flaky]({base}/status/404) one.\n- [Fine]({base}/ok) two.\n"
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
+    root = make_site({"tidings.yaml": CONFIG, "content/issues/1.md": issue(1, "2024-01-05", body)})
     assert run(root, "-v") == 0
     out = capsys.readouterr().out
     assert "excluded" in out and "silenced by <!-- tidings: nocheck -->" in out
     assert web.hits("127.0.0.1", "/status/404") == 0
 
 
-def test_fix_rewrites_permanent_redirects_and_nothing_else(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fix_rewrites_permanent_redirects_and_nothing_else(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = (
         f"- [Moved]({base}/perm/2#intro) moved.\r\n"
@@ -160,9 +152,8 @@ def test_fix_rewrites_permanent_redirects_and_nothing_else(tmp_path: Path, web: 
         f"See [the ref][ref].\r\n"
     )
     text = issue(1, "2024-01-05", body)
-    root = make_site(tmp_path, {"tidings.yaml": CONFIG, "content/issues/1.md": ""})
+    root = make_site({"tidings.yaml": CONFIG, "content/issues/1.md": text.encode("utf-8")})
     path = root / "content/issues/1.md"
-    path.write_bytes(text.encode("utf-8"))
     assert run(root, "--fix") == 0
     out = capsys.readouterr().out
     assert "content/issues/1.md: --fix updated 3 permanently redirected links" in out
@@ -172,14 +163,13 @@ def test_fix_rewrites_permanent_redirects_and_nothing_else(tmp_path: Path, web: 
     assert "--fix" not in capsys.readouterr().out
 
 
-def test_all_records_dead_links_and_build_marks_them(tmp_path: Path, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_records_dead_links_and_build_marks_them(make_site: SiteFactory, web: FakeWeb, capsys: pytest.CaptureFixture[str]) -> None:
     base = f"http://127.0.0.1:{web.port}"
     body = (
         f"## Tools\n\n- [Gone]({base}/status/410) was a tool.\n- [Alive]({base}/ok/alive) is a tool.\n\n"
         f"## Notes\n\nA lead-in line\n\nCommentary here.<br>\n[Own line]({base}/status/410)\n"
     )
     root = make_site(
-        tmp_path,
         {
             "tidings.yaml": CONFIG,
             "content/issues/1.md": issue(1, "2024-01-05", body),
