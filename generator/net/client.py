@@ -13,7 +13,9 @@ command happens to talk to a host. Three things live here:
   unless allowed (URLs come from untrusted feeds; checking then connecting
   separately would let DNS rebinding slip through).
 - :func:`make_client` — an ``httpx.AsyncClient`` wired to both, with our
-  User-Agent and timeouts and without environment proxies.
+  User-Agent and timeouts and without environment proxies; and
+  :class:`HostClients`, the same as one small pool per host, for commands
+  that talk to hundreds of hosts (the link checker).
 
 Hosts are identified by ``host`` or ``host:port`` (non-default ports), so
 tests and benchmarks can emulate many hosts on 127.0.0.1.
@@ -24,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import time
 import typing
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
@@ -46,6 +50,7 @@ __all__ = [
     "AddressRefused",
     "system_resolver",
     "make_client",
+    "HostClients",
     "host_key",
     "default_user_agent",
     "is_public_address",
@@ -100,6 +105,10 @@ def is_public_address(ip: str) -> bool:
 
 async def system_resolver(host: str, port: int) -> list[tuple[str, int]]:
     """The operating system's resolver (getaddrinfo), run without blocking the loop."""
+    try:
+        return [(str(ipaddress.ip_address(host.strip("[]"))), port)]  # an address needs no lookup
+    except ValueError:
+        pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -160,10 +169,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with our network backend (httpx offers no public hook for one)."""
 
-    def __init__(self, backend: GuardedBackend, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(self, backend: GuardedBackend, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
+        # (no super().__init__: it would build a second pool and TLS context)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -179,13 +188,79 @@ def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -
         keepalive_expiry=10.0,
     )
     backend = GuardedBackend(resolver, allow_private=settings.allow_private)
+    return _client(settings, _GuardedTransport(backend, limits))
+
+
+def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=_GuardedTransport(backend, limits),
+        transport=transport,
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
         headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         follow_redirects=False,
         trust_env=False,
     )
+
+
+class HostClients:
+    """One small connection pool per host, all sharing one TLS context and address guard.
+
+    Why not one big pool: httpcore scans every pooled connection on every
+    request, so a pool that keeps idle connections to hundreds of hosts costs
+    more CPU than it saves; a pool per host keeps each host's connections
+    alive for its next request at the cost of a scan of one or two. At most
+    ``max_hosts`` pools stay open; the least recently used idle ones are closed.
+    """
+
+    def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None, max_hosts: int = 64) -> None:
+        self.settings = settings
+        self.max_hosts = max_hosts
+        self.backend = GuardedBackend(resolver, allow_private=settings.allow_private)
+        self.ssl_context = httpx.create_ssl_context(trust_env=False)
+        self.limits = httpx.Limits(max_connections=settings.per_host + 2, max_keepalive_connections=settings.per_host, keepalive_expiry=10.0)
+        self.clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self.users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def client(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
+        client = self.clients.get(host)
+        if client is None:
+            client = self.clients[host] = _client(self.settings, _GuardedTransport(self.backend, self.limits, self.ssl_context))
+        self.clients.move_to_end(host)
+        self.users[host] = self.users.get(host, 0) + 1
+        try:
+            yield client
+        finally:
+            self.users[host] -= 1
+            await self._trim()
+
+    async def _trim(self) -> None:
+        victims: list[httpx.AsyncClient] = []
+        for host in list(self.clients):  # decide synchronously, close afterwards
+            if len(self.clients) <= self.max_hosts:
+                break
+            if self.users.get(host, 0) == 0:
+                victims.append(self.clients.pop(host))
+                self.users.pop(host, None)
+        for client in victims:
+            await client.aclose()
+
+    async def done_with(self, host: str) -> None:
+        """Close ``host``'s pool now that no more requests to it are planned (unless in use)."""
+        if host in self.clients and self.users.get(host, 0) == 0:
+            self.users.pop(host, None)
+            await self.clients.pop(host).aclose()
+
+    async def aclose(self) -> None:
+        clients = list(self.clients.values())
+        self.clients.clear()
+        for client in clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> "HostClients":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 def headers_for(settings: ClientSettings, host: str) -> dict[str, str]:

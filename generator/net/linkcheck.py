@@ -18,6 +18,9 @@ Input is a list of URLs (this module never sees an issue); output is one
 
 Work is organised in lanes: one small group of workers per host, so tasks
 number hosts × per-host limit, not URLs, and a waiting host costs nothing.
+At most ``8 × concurrency`` hosts are worked on at once, each with its own
+small connection pool (kept alive between its requests, closed when its
+lane ends), so open sockets stay bounded however many hosts there are.
 """
 
 from __future__ import annotations
@@ -47,13 +50,15 @@ from ..linkstatus import (
     TRANSIENT,
     LinkStatus,
 )
-from .client import AddressRefused, ClientSettings, NameNotResolved, Politeness, Resolver, headers_for, host_key, make_client
+from .client import AddressRefused, ClientSettings, HostClients, NameNotResolved, Politeness, Resolver, headers_for, host_key
 from .pageinfo import bot_protection_sign, decode_body, has_anchor, page_anchors, page_meta
 
 __all__ = ["LinkChecker", "check_links", "settings_from", "parse_retry_after", "MAX_REDIRECTS"]
 
 MAX_REDIRECTS = 10
 META_BYTES = 256 * 1024  # enough for any page's <head>
+ACTIVE_HOSTS_PER_SLOT = 8  # hosts worked on at once, per global request slot
+DRAIN_BYTES = 16 * 1024  # unread bodies up to this size are read to keep the connection alive
 _REDIRECT = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _MAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
@@ -163,13 +168,20 @@ class LinkChecker:
         if not lanes:
             return self.results
         self.polite = Politeness(self.config.concurrency, self.config.per_host, self.config.host_interval)
-        async with make_client(self.settings, resolver=self.resolver) as client:
-            self.client = client
-            workers = [
-                self._lane(queue) for queue in lanes.values() for _ in range(min(self.config.per_host, len(queue)))
-            ]
-            await asyncio.gather(*workers)
+        active = ACTIVE_HOSTS_PER_SLOT * self.config.concurrency
+        window = asyncio.Semaphore(active)
+        async with HostClients(self.settings, resolver=self.resolver, max_hosts=active + 32) as clients:
+            self.clients = clients
+            await asyncio.gather(*(self._host(host, queue, window) for host, queue in lanes.items()))
         return self.results
+
+    async def _host(self, host: str, queue: deque[str], window: asyncio.Semaphore) -> None:
+        """All URLs of one host; a bounded number of hosts is worked on at once (open connections stay few)."""
+        async with window:
+            try:
+                await asyncio.gather(*(self._lane(queue) for _ in range(min(self.config.per_host, len(queue)))))
+            finally:
+                await self.clients.done_with(host)
 
     def _done(self, url: str, status: LinkStatus) -> None:
         self.results[url] = status
@@ -301,10 +313,11 @@ class LinkChecker:
 
     async def _once(self, method: str, url: str, headers: dict[str, str], body_limit: int) -> _Answer:
         assert self.polite is not None
-        async with self.polite.slot(host_key(url)):
+        host = host_key(url)
+        async with self.polite.slot(host), self.clients.client(host) as client:
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    response = await self.client.send(self.client.build_request(method, url, headers=headers), stream=True)
+                    response = await client.send(client.build_request(method, url, headers=headers), stream=True)
                     try:
                         answer = _Answer(code=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
                         readable = 200 <= response.status_code < 300 or response.status_code in (403, 503)
@@ -312,6 +325,8 @@ class LinkChecker:
                             limit = body_limit if 200 <= response.status_code < 300 else min(body_limit, 64 * 1024)
                             body, answer.truncated = await _read_capped(response, limit)
                             answer.text = decode_body(body, answer.headers.get("content-type", ""))
+                        else:  # finish a short body so the connection is kept for the host's next request
+                            await _read_capped(response, DRAIN_BYTES)
                         return answer
                     finally:
                         await response.aclose()

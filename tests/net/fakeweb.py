@@ -8,7 +8,7 @@ request per host and path and the most requests ever in flight per host, so
 tests can assert politeness from the server's side.
 
 Behaviour by path (any host):
-  /ok[/...]          200 HTML page with ids "intro", "details" and <a name="legacy">
+  /ok…[/...]         200 HTML page (any first segment starting with "ok") with ids "intro", "details" and <a name="legacy">
   /plain             200 text/plain
   /status/<code>     that status
   /perm/<n>          301 chain of n hops to /ok;   /temp/<n> the same with 302
@@ -106,8 +106,8 @@ class FakeWeb:
                 keep = await self.respond(reader, writer, method, target, host)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+            return  # client went away, bad request, or the server is stopping
         finally:
             try:
                 writer.close()
@@ -140,7 +140,7 @@ class FakeWeb:
         html = {"content-type": "text/html; charset=utf-8"}
         seg = path.strip("/").split("/")
         first_time = self.requests[(host, "GET", path)] + self.requests[(host, "HEAD", path)] == 1
-        if seg[0] == "ok" or path == "/":
+        if seg[0].startswith("ok") or path == "/":
             return await self.send(w, method, 200, html, PAGE.format(path=path, host=host).encode())
         if seg[0] == "plain":
             return await self.send(w, method, 200, {"content-type": "text/plain"}, b"plain text")
