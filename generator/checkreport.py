@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import SourcePos
-from .lint import ERROR, Finding
 from .linkstatus import CLASSES, EXCLUDED, FAILING, OK, REDIRECTED, WARNING, LinkStatus
+from .lint import ERROR, Finding
 
-__all__ = ["Report", "format_text", "format_json", "format_junit", "format_markdown", "FORMATS"]
+__all__ = ["FORMATS", "Report", "format_json", "format_junit", "format_markdown", "format_text"]
 
 
 @dataclass(slots=True)

@@ -9,9 +9,9 @@ nor the network ever sees them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from .build import Content
 from .config import Site
@@ -22,7 +22,7 @@ from .lint import silenced_lines
 from .model import Issue, Link
 from .urls import host_of, normalize_url
 
-__all__ = ["Scope", "select_scope", "page_links"]
+__all__ = ["Scope", "page_links", "select_scope"]
 
 
 @dataclass(slots=True)

@@ -19,10 +19,11 @@ Both are keyed by normalised URL and written sorted, so diffs stay small.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import nh3
 import yaml
@@ -37,14 +38,14 @@ __all__ = [
     "DEAD_FILE",
     "META_FILE",
     "DeadLink",
-    "PageMeta",
     "LinkFiles",
-    "read_dead_links",
-    "read_link_meta",
+    "PageMeta",
     "dump_dead_links",
     "dump_link_meta",
-    "wayback_url",
     "load_link_files",
+    "read_dead_links",
+    "read_link_meta",
+    "wayback_url",
 ]
 
 DEAD_FILE = "content/linkstatus.yaml"

@@ -10,14 +10,14 @@ merely starts the same way is never touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urldefrag
 
 from .linkstatus import LinkStatus
 from .write import write_atomic
 
-__all__ = ["replacement_for", "rewrite_text", "rewrite_file"]
+__all__ = ["replacement_for", "rewrite_file", "rewrite_text"]
 
 
 def replacement_for(written: str, status: LinkStatus) -> str:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Iterable, Mapping
 from urllib.parse import urldefrag
 
 from .linkstatus import DEAD_CANDIDATE, EXCLUDED, REUSABLE, LinkMeta, LinkStatus
 from .store import Store
 from .urls import normalize_url
 
-__all__ = ["LinkStore", "result_key", "COMPONENT"]
+__all__ = ["COMPONENT", "LinkStore", "result_key"]
 
 COMPONENT = "linkcheck"
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import SourcePos
 from .model import Issue, Link
 from .urls import is_tracking_param
 
-__all__ = ["Finding", "NOCHECK", "silenced_lines", "lint_url", "lint_issue", "lint_source", "ERROR", "WARNING"]
+__all__ = ["ERROR", "NOCHECK", "WARNING", "Finding", "lint_issue", "lint_source", "lint_url", "silenced_lines"]
 
 ERROR = "error"
 WARNING = "warning"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,15 @@ import pytest
 from generator.build import BuildOptions, build
 from generator.config import load_site
 from generator.errors import ConfigError, TidingsError
-from generator.linkfiles import DeadLink, PageMeta, dump_dead_links, dump_link_meta, read_dead_links, read_link_meta, wayback_url
+from generator.linkfiles import (
+    DeadLink,
+    PageMeta,
+    dump_dead_links,
+    dump_link_meta,
+    read_dead_links,
+    read_link_meta,
+    wayback_url,
+)
 from generator.linkfix import replacement_for, rewrite_text
 from generator.linkstatus import REDIRECTED, LinkStatus
 
@@ -82,7 +90,7 @@ def test_files_round_trip_and_sanitise_descriptions(tmp_path: Path) -> None:
 
 
 def test_wayback_url() -> None:
-    when = datetime(2019, 7, 4, 23, 0, tzinfo=timezone.utc)
+    when = datetime(2019, 7, 4, 23, 0, tzinfo=UTC)
     assert wayback_url("https://a.example/p?q=1#frag", when) == "https://web.archive.org/web/20190704/https://a.example/p?q=1"
 
 

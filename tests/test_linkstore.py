@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.linkstatus import BROKEN, EXCLUDED, OK, RATE_LIMITED, REDIRECTED, LinkMeta, LinkStatus
+from generator.linkstatus import (
+    BROKEN,
+    EXCLUDED,
+    OK,
+    RATE_LIMITED,
+    REDIRECTED,
+    LinkMeta,
+    LinkStatus,
+)
 from generator.linkstore import LinkStore, result_key
 from generator.store import Store
 

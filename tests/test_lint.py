@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from generator.content.issues import IssueSettings, parse_issue_text
 from generator.config import DEFAULT_SECTION_KINDS
-from generator.lint import ERROR, WARNING, lint_issue, lint_source, lint_url, silenced_lines
+from generator.content.issues import IssueSettings, parse_issue_text
+from generator.lint import (
+    ERROR,
+    WARNING,
+    lint_issue,
+    lint_source,
+    lint_url,
+    silenced_lines,
+)
 
 SETTINGS = IssueSettings(tuple(DEFAULT_SECTION_KINDS.items()), "UTC")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urldefrag
@@ -25,11 +25,19 @@ from ..checkscope import Scope, select_scope
 from ..config import Site, load_site
 from ..content.archive import build_archive
 from ..errors import ConfigError, SourcePos
-from ..lint import lint_issue, lint_source
-from ..linkfiles import DEAD_FILE, META_FILE, DeadLink, PageMeta, dump_dead_links, dump_link_meta, read_dead_links
+from ..linkfiles import (
+    DEAD_FILE,
+    META_FILE,
+    DeadLink,
+    PageMeta,
+    dump_dead_links,
+    dump_link_meta,
+    read_dead_links,
+)
 from ..linkfix import replacement_for, rewrite_file
 from ..linkstatus import DEAD_CANDIDATE, EXCLUDED, LinkStatus
 from ..linkstore import LinkStore, result_key
+from ..lint import lint_issue, lint_source
 from ..net.client import default_user_agent
 from ..net.linkcheck import LinkChecker
 from ..store import DEFAULT_STORE, Store
@@ -158,7 +166,7 @@ def _write(site: Site, name: str, data: bytes, what: str) -> str:
 
 
 def _day(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
 
 
 def _fix(site: Site, scope: Scope, statuses: dict[str, LinkStatus]) -> list[str]:

@@ -30,9 +30,9 @@ import ssl
 import time
 import typing
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpcore
@@ -42,18 +42,18 @@ from httpcore._backends.auto import AutoBackend
 from .. import __version__
 
 __all__ = [
-    "ClientSettings",
-    "Politeness",
-    "GuardedBackend",
-    "Resolver",
-    "NameNotResolved",
     "AddressRefused",
-    "system_resolver",
-    "make_client",
+    "ClientSettings",
+    "GuardedBackend",
     "HostClients",
-    "host_key",
+    "NameNotResolved",
+    "Politeness",
+    "Resolver",
     "default_user_agent",
+    "host_key",
     "is_public_address",
+    "make_client",
+    "system_resolver",
 ]
 
 # (host, port) -> [(ip, port), …]; raise NameNotResolved when the name does not exist.
@@ -256,7 +256,7 @@ class HostClients:
         for client in clients:
             await client.aclose()
 
-    async def __aenter__(self) -> "HostClients":
+    async def __aenter__(self) -> HostClients:  # noqa: PYI034 (a final class in practice)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -275,7 +275,7 @@ def headers_for(settings: ClientSettings, host: str) -> dict[str, str]:
 
 
 class _Gate:
-    __slots__ = ("slots", "slow_lock", "slow", "next_start", "resume_at", "in_flight", "peak")
+    __slots__ = ("in_flight", "next_start", "peak", "resume_at", "slots", "slow", "slow_lock")
 
     def __init__(self, limit: int) -> None:
         self.slots = asyncio.Semaphore(limit)

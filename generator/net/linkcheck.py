@@ -30,10 +30,10 @@ import http
 import re
 import time
 from collections import deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Callable, Collection, Sequence
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import httpx
@@ -50,10 +50,25 @@ from ..linkstatus import (
     TRANSIENT,
     LinkStatus,
 )
-from .client import AddressRefused, ClientSettings, HostClients, NameNotResolved, Politeness, Resolver, headers_for, host_key
-from .pageinfo import bot_protection_sign, decode_body, has_anchor, page_anchors, page_meta
+from .client import (
+    AddressRefused,
+    ClientSettings,
+    HostClients,
+    NameNotResolved,
+    Politeness,
+    Resolver,
+    headers_for,
+    host_key,
+)
+from .pageinfo import (
+    bot_protection_sign,
+    decode_body,
+    has_anchor,
+    page_anchors,
+    page_meta,
+)
 
-__all__ = ["LinkChecker", "check_links", "settings_from", "parse_retry_after", "MAX_REDIRECTS"]
+__all__ = ["MAX_REDIRECTS", "LinkChecker", "check_links", "parse_retry_after", "settings_from"]
 
 MAX_REDIRECTS = 10
 META_BYTES = 256 * 1024  # enough for any page's <head>
@@ -93,7 +108,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     current = now if now is not None else time.time()
     return max(0.0, when.timestamp() - current)
 
@@ -372,11 +387,10 @@ class LinkChecker:
         if self._accepted(code):
             meta = page_meta(answer.text, outcome.final) if answer.text else None
             meta = None if meta is None or meta.empty else meta
-            if fragment and answer.html and answer.text:
-                if not has_anchor(page_anchors(answer.text), fragment):
-                    if answer.truncated:
-                        return status(OK, f"{reason}; #{fragment} not verified: page longer than {self.config.max_body} bytes", meta=meta)
-                    return status(MISSING_FRAGMENT, f"the page has no #{unquote(fragment)} anchor", meta=meta)
+            if fragment and answer.html and answer.text and not has_anchor(page_anchors(answer.text), fragment):
+                if answer.truncated:
+                    return status(OK, f"{reason}; #{fragment} not verified: page longer than {self.config.max_body} bytes", meta=meta)
+                return status(MISSING_FRAGMENT, f"the page has no #{unquote(fragment)} anchor", meta=meta)
             if hops:
                 permanent = all(h[0] in _PERMANENT for h in hops)
                 if permanent:

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from ..linkstatus import LinkMeta
 
-__all__ = ["page_anchors", "page_meta", "has_anchor", "decode_body", "bot_protection_sign"]
+__all__ = ["bot_protection_sign", "decode_body", "has_anchor", "page_anchors", "page_meta"]
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)

@@ -30,14 +30,15 @@ Behaviour by path (any host):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import formatdate
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 HUGE = 50 * 1024 * 1024
@@ -109,10 +110,8 @@ class FakeWeb:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
             return  # client went away, bad request, or the server is stopping
         finally:
-            try:
+            with contextlib.suppress(OSError, RuntimeError):  # already closed, or the loop is stopping
                 writer.close()
-            except Exception:
-                pass
 
     async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, target: str, host: str) -> bool:
         parts = urlsplit(target)

@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from generator.net.client import ClientSettings, Politeness, headers_for, host_key, is_public_address
+from generator.net.client import (
+    ClientSettings,
+    Politeness,
+    headers_for,
+    host_key,
+    is_public_address,
+)
 
 
 @pytest.mark.parametrize(

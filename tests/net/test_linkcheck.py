@@ -8,7 +8,17 @@ from email.utils import formatdate
 import pytest
 
 from generator.config import CheckConfig
-from generator.linkstatus import BLOCKED, BROKEN, EXCLUDED, MISSING_FRAGMENT, OK, RATE_LIMITED, REDIRECTED, TRANSIENT, LinkStatus
+from generator.linkstatus import (
+    BLOCKED,
+    BROKEN,
+    EXCLUDED,
+    MISSING_FRAGMENT,
+    OK,
+    RATE_LIMITED,
+    REDIRECTED,
+    TRANSIENT,
+    LinkStatus,
+)
 from generator.net.linkcheck import LinkChecker, parse_retry_after
 
 from .conftest import resolver_for
