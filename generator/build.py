@@ -2,7 +2,7 @@
 
 The build is a short list of named phases, each timed:
 
-1. ``read``     issue and page files → model (in parallel, each file parsed once)
+1. ``read``     issue and page files → model (each file parsed once)
 2. ``archive``  cross-issue checks and indexes; drafts and future issues dropped
 3. ``plan``     every output path listed by its producer; collisions are errors
 4. ``render``   outputs rendered in parallel and staged beside the output folder
@@ -38,6 +38,7 @@ from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
+from .render.digests import DigestProducer, load_site_digests
 from .render.site import AssetProducer, SiteProducer
 from .write import Staging
 
@@ -100,15 +101,6 @@ def issue_settings(site: Site) -> IssueSettings:
     return IssueSettings(tuple(site.config.section_kinds.items()), site.config.timezone)
 
 
-_READ_STATE: tuple[IssueSettings, Path] | None = None
-
-
-def _read_one(path: str) -> Issue | list[Problem]:
-    assert _READ_STATE is not None
-    settings, root = _READ_STATE
-    return _parse_file(Path(path), settings, root)
-
-
 def _parse_file(path: Path, settings: IssueSettings, root: Path) -> Issue | list[Problem]:
     rel = _relative(path, root)
     try:
@@ -128,22 +120,16 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def load_content(site: Site, *, workers: int | None = None) -> Content:
-    """Parse every issue and page; raise ContentError with all problems of all files."""
-    global _READ_STATE
+def load_content(site: Site) -> Content:
+    """Parse every issue and page; raise ContentError with all problems of all files.
+
+    Parsing runs in this process: an issue parses in about a millisecond, less
+    than it costs to send the parsed model back from a worker process. The
+    render workers, forked afterwards, inherit the parsed archive for free.
+    """
     files = issue_files(site)
     settings = issue_settings(site)
-    results: list[Issue | list[Problem]]
-    count = _worker_count(workers, len(files))
-    if count > 1:
-        _READ_STATE = (settings, site.root)
-        try:
-            with _pool(count) as pool:
-                results = pool.map(_read_one, [str(f) for f in files], chunksize=max(1, len(files) // (count * 4)))
-        finally:
-            _READ_STATE = None
-    else:
-        results = [_parse_file(f, settings, site.root) for f in files]
+    results = [_parse_file(f, settings, site.root) for f in files]
     problems: list[Problem] = []
     issues: list[Issue] = []
     for result in results:
@@ -177,7 +163,10 @@ def load_content(site: Site, *, workers: int | None = None) -> Content:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    return [SiteProducer(), AssetProducer()]
+    from .render.email import EmailProducer
+    from .render.syndication import FeedsProducer
+
+    return [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer()]
 
 
 # ---------------------------------------------------------------- rendering
@@ -284,7 +273,7 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
     timer = _Phases(report)
     with timer("read"):
-        content = content or load_content(site, workers=options.workers)
+        content = content or load_content(site)
     with timer("archive"):
         archive = build_archive(content.issues, include_drafts=options.drafts, now=datetime.now().astimezone())
         report.issues = len(archive.issues)
@@ -319,7 +308,8 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     env = make_environment(site, assets)
     links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
     env.globals["link_gone"] = links.gone
-    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"linkstatus": links})
+    extra = {"digests": load_site_digests(site), "linkstatus": links}
+    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 
 def _link_positions(archive: Archive) -> dict[str, SourcePos]:

@@ -38,7 +38,7 @@ from ..linkfix import replacement_for, rewrite_file
 from ..linkstatus import DEAD_CANDIDATE, EXCLUDED, LinkStatus
 from ..linkstore import LinkStore, result_key
 from ..lint import lint_issue, lint_source
-from ..net.client import default_user_agent
+from ..net.client import user_agent
 from ..net.linkcheck import LinkChecker
 from ..store import DEFAULT_STORE, Store
 from ..urls import normalize_url
@@ -119,7 +119,7 @@ def _check_network(site: Site, urls: list[str], *, fresh: bool) -> tuple[dict[st
             known = memory.meta([normalize_url(urldefrag(u)[0]) for u in todo])
             wanted = {u for u in todo if normalize_url(urldefrag(u)[0]) not in known}
         progress = _Progress(len(todo)) if sys.stderr.isatty() and todo else None
-        checker = LinkChecker(config, user_agent=default_user_agent(site.config.base_url), progress=progress)
+        checker = LinkChecker(config, user_agent=user_agent(site.config.base_url), progress=progress)
         checked = checker.check(todo, metadata_for=wanted) if todo else {}
         if progress is not None:
             progress.finish()

@@ -32,15 +32,15 @@ from dataclasses import dataclass, field
 from datetime import date as date_type
 from datetime import datetime, time
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from ..config import SectionKind
-from ..errors import ContentError, Problem, SourcePos
+from ..errors import ContentError, Problem, SourcePos, decode_text
 from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
 from ..urls import host_of, normalize_url, slugify, unique_slug
 from .frontmatter import Header, HeaderError, split_header
-from .markdown import Token, engine, plain_text, render_blocks, render_inline
+from .markdown import LINK_NODES, Document, Node, parse, plain_text, render, render_inline
 
 __all__ = ["read_issue", "parse_issue_text", "IssueSettings", "parse_date", "GENERAL_KIND"]
 
@@ -77,11 +77,7 @@ class IssueSettings:
 
 def read_issue(path: str, data: bytes, settings: IssueSettings) -> Issue:
     """Parse the bytes of one issue file; raise ContentError listing every problem."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ContentError([Problem(SourcePos(path, line), "not valid UTF-8 text")]) from None
+    text = decode_text(data, path, ContentError)
     return parse_issue_text(path, text, settings, source_hash=hashlib.sha256(data).hexdigest())
 
 
@@ -265,11 +261,10 @@ class _ItemDraft:
 class _Para:
     """A paragraph, split into commentary lines and trailing link lines."""
 
-    tokens: list[Token]
+    node: Node
     line: int  # file line of the paragraph's first line
-    source: list[str]  # its source lines
-    commentary: list[Token]  # inline children before the link lines
-    commentary_lines: int
+    source: list[str]  # its source lines (commentary lines only, when it has link lines)
+    commentary: list[Node]  # inline nodes before the link lines
     links_inline: list[Link]
     links_own_line: list[Link]
 
@@ -296,8 +291,13 @@ class _SectionDraft:
     trailing_ok: bool = False  # the last block is a paragraph item that may take trailing paragraphs
 
 
+_HEADINGS = ("heading", "lheading")
+_LISTS = ("bullet_list", "ordered_list")
+_BREAKS = ("softbreak", "hardbreak")
+
+
 class _BodyReader:
-    """One pass over the body's tokens, building sections and items."""
+    """One pass over the body's syntax tree, building sections and items."""
 
     def __init__(self, path: str, body: str, body_line: int, kinds: dict[str, SectionKind], problems: list[Problem]):
         self.path = path
@@ -306,28 +306,29 @@ class _BodyReader:
         self.kinds = kinds
         self.problems = problems
         self.summary = ""
-        self.env: dict[str, Any] = {}
-        self.tokens = engine().parse(body, self.env)
+        self.doc: Document = parse(body)
 
     # -- positions
 
-    def _line(self, token: Token) -> int:
-        return (token.map[0] if token.map else 0) + self.offset
+    def _line(self, node: Node) -> int:
+        return self.doc.line(node.start) + self.offset
 
-    def _pos(self, token: Token) -> SourcePos:
-        return SourcePos(self.path, self._line(token))
+    def _pos(self, node: Node) -> SourcePos:
+        return SourcePos(self.path, self._line(node))
+
+    def _source(self, node: Node) -> list[str]:
+        first, end = self.doc.lines(node)
+        return self.lines[first:end]
 
     # -- top level
 
     def read(self) -> tuple[Prose | None, tuple[Section, ...], tuple[Any, ...]]:
-        blocks = list(_top_level_blocks(self.tokens))
-        intro_blocks: list[list[Token]] = []
+        intro_blocks: list[Node] = []
         roots: list[_SectionDraft] = []
         stack: list[_SectionDraft] = []
-        for block in blocks:
-            first = block[0]
-            if first.type == "heading_open":
-                level = int(first.tag[1])
+        for block in self.doc.root.children:
+            if block.name in _HEADINGS:
+                level = int(block.meta.get("level", 1))
                 if stack:
                     self._flush(stack[-1])
                 while stack and stack[-1].heading_level >= level:
@@ -351,9 +352,8 @@ class _BodyReader:
         frozen_outro = tuple(self._freeze_block(b, "outro", "sponsor", item_taken) for b in outro)
         return intro, sections, frozen_outro
 
-    def _new_section(self, block: list[Token], level: int, parent: _SectionDraft | None) -> _SectionDraft:
-        inline = block[1]
-        title = " ".join(plain_text(inline.children or []).split())
+    def _new_section(self, block: Node, level: int, parent: _SectionDraft | None) -> _SectionDraft:
+        title = " ".join(plain_text(block.children).split())
         kind: str | None = None
         m = _KIND_SUFFIX.search(title)
         if m:
@@ -361,33 +361,31 @@ class _BodyReader:
             kind = m.group(1)
             if kind != GENERAL_KIND and kind not in self.kinds:
                 known = ", ".join(sorted(self.kinds))
-                self.problems.append(
-                    Problem(self._pos(block[0]), f"section kind '{kind}' is not in the config (known: {known})")
-                )
+                self.problems.append(Problem(self._pos(block), f"section kind '{kind}' is not in the config (known: {known})"))
                 kind = GENERAL_KIND
         if kind is None:
             kind = self._kind_for(title) or (parent.kind if parent else GENERAL_KIND)
         depth = parent.level + 1 if parent else 1
-        links = self._links_from_inline(inline.children or [], self._line(block[0]))
+        links = self._links_from_inline(block.children, self._line(block))
         return _SectionDraft(
-            kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block[0]), heading_links=links
+            kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block), heading_links=links
         )
 
     def _kind_for(self, title: str) -> str | None:
-        words = set(re.findall(r"[a-z0-9]+", title.lower()))
-        lowered = f" {' '.join(re.findall(r'[a-z0-9]+', title.lower()))} "
+        words = re.findall(r"[a-z0-9]+", title.lower())
+        word_set = set(words)
+        spaced = f" {' '.join(words)} "
         for kind, spec in self.kinds.items():
             for keyword in spec.keywords:
                 key = keyword.lower().strip()
-                if (" " in key and f" {key} " in lowered) or key in words:
+                if (" " in key and f" {key} " in spaced) or key in word_set:
                     return kind
         return None
 
     # -- blocks inside a section
 
-    def _add_block(self, section: _SectionDraft, block: list[Token]) -> None:
-        first = block[0]
-        if first.type == "paragraph_open":
+    def _add_block(self, section: _SectionDraft, block: Node) -> None:
+        if block.name == "paragraph":
             para = self._paragraph(block)
             if para is None:
                 return
@@ -399,20 +397,20 @@ class _BodyReader:
             elif para.has_links:
                 self._flush(section)
                 section.trailing_ok = False
-                section.blocks.append(self._prose(block, para.links_inline))
+                section.blocks.append(self._prose([block], para.links_inline))
             else:
                 section.pending.append(para)
             return
         self._flush(section)
         section.trailing_ok = False
-        if first.type in ("bullet_list_open", "ordered_list_open"):
+        if block.name in _LISTS:
             self._list(section, block)
-        elif first.type == "hr":
+        elif block.name in ("hr", "definition"):
             return
-        elif first.type == "html_block" and _COMMENT_ONLY.match(first.content):
+        elif block.name == "html_block" and _COMMENT_ONLY.match(block.content):
             return
         else:
-            section.blocks.append(self._prose(block, self._links_in(block)))
+            section.blocks.append(self._prose([block], self._links_in(block)))
 
     def _flush(self, section: _SectionDraft) -> None:
         """Place link-less paragraphs waiting for a link line: trailing text of the last item, or prose."""
@@ -425,11 +423,10 @@ class _BodyReader:
                 if item.commentary_md and item.commentary_md[-1].strip():
                     item.commentary_md.append("")  # keep the paragraph break in the Markdown
                 item.commentary_md.extend(para.source)
-                item.commentary_md.append("")
-                item.html.append(f"<p>{render_inline(para.commentary, self.env)}</p>")
+                item.html.append(f"<p>{render_inline(para.commentary)}</p>")
             return
         for para in pending:
-            section.blocks.append(self._prose(para.tokens, []))
+            section.blocks.append(self._prose([para.node], []))
 
     def _add_item(self, section: _SectionDraft, item: _ItemDraft, style: str) -> None:
         last = section.blocks[-1] if section.blocks else None
@@ -438,36 +435,30 @@ class _BodyReader:
         else:
             section.blocks.append(("group", style, [item]))
 
-    def _paragraph(self, block: list[Token]) -> _Para | None:
-        inline = block[1]
-        children = inline.children or []
-        line = self._line(block[0])
-        start, end = (block[0].map or [0, 0])
-        source = self.lines[start:end]
-        if _DECORATION.match(inline.content or ""):
+    def _paragraph(self, block: Node) -> _Para | None:
+        source = self._source(block)
+        if _DECORATION.match("\n".join(source)):
             return None
-        rows = _split_rows(children)
+        line = self._line(block)
+        rows = _split_rows(block.children)
         cut = len(rows)
         while cut > 0 and _is_link_row(rows[cut - 1]):
             cut -= 1
-        commentary_rows = rows[:cut]
-        commentary: list[Token] = []
-        for i, row in enumerate(commentary_rows):
+        commentary: list[Node] = []
+        for i, row in enumerate(rows[:cut]):
             if i:
-                commentary.append(_softbreak())
+                commentary.append(Node("softbreak", block.start, block.start))
             commentary.extend(row)
         commentary = _strip_trailing_breaks(commentary)
-        links_inline = self._links_from_inline(commentary, line)
         links_own: list[Link] = []
         for i in range(cut, len(rows)):
             links_own.extend(self._links_from_inline(rows[i], line + i, inline=False))
         return _Para(
-            tokens=block,
+            node=block,
             line=line,
             source=source[:cut] if cut < len(rows) else source,
             commentary=commentary,
-            commentary_lines=cut,
-            links_inline=links_inline,
+            links_inline=self._links_from_inline(commentary, line),
             links_own_line=links_own,
         )
 
@@ -483,105 +474,101 @@ class _BodyReader:
         md: list[str] = []
         links: list[Link] = []
         for p in parts:
-            html.append(f"<p>{render_inline(p.commentary, self.env)}</p>")
+            html.append(f"<p>{render_inline(p.commentary)}</p>")
             md.extend(p.source)
             md.append("")
             links.extend(p.links_inline)
         if para.commentary:
-            html.append(f"<p>{render_inline(para.commentary, self.env)}</p>")
+            html.append(f"<p>{render_inline(para.commentary)}</p>")
             md.extend(_strip_br_suffix(para.source))
         links.extend(para.links_inline)
         links.extend(para.links_own_line)
         first = lead[0] if lead else para
-        return _ItemDraft(
-            title=title,
-            commentary_md=md,
-            html=html,
-            links=links,
-            pos=SourcePos(self.path, first.line),
-            style="paragraphs",
-        )
+        return _ItemDraft(title=title, commentary_md=md, html=html, links=links, pos=SourcePos(self.path, first.line), style="paragraphs")
 
-    def _list(self, section: _SectionDraft, block: list[Token]) -> None:
-        items = list(_list_items(block))
+    def _list(self, section: _SectionDraft, block: Node) -> None:
         drafts: list[_ItemDraft] = []
         any_links = False
-        for item_tokens in items:
-            links: list[Link] = []
-            labels: tuple[str, ...] = ()
-            title: str | None = None
-            first_inline = next((t for t in item_tokens if t.type == "inline"), None)
-            for tok in item_tokens:
-                if tok.type == "inline":
-                    found = self._links_from_inline(tok.children or [], self._line(tok))
-                    if tok is first_inline:
-                        labels, title = _labels_and_title(tok.children or [])
-                        if labels and found:
-                            found[0] = _with_labels(found[0], labels)
-                    links.extend(found)
+        loose = any(c.name == "paragraph" for item in block.children for c in item.children)
+        style = "numbered" if block.name == "ordered_list" else "bullets"
+        for item in block.children:
+            line = self._line(item)
+            first_inline = _first_inline_run(item)
+            labels, title = _labels_and_title(first_inline)
+            links = self._links_in(item)
+            if labels and links:
+                links[0] = _with_labels(links[0], labels)
             any_links = any_links or bool(links)
-            open_tok = item_tokens[0]
-            inner = item_tokens[1:-1]
-            start, end = open_tok.map or [0, 0]
             drafts.append(
                 _ItemDraft(
                     title=title,
-                    commentary_md=_dedent_item(self.lines[start:end], open_tok.markup),
-                    html=[render_blocks(inner, self.env).strip()],
+                    commentary_md=_dedent_item(self._source(item)),
+                    html=[_render_item_body(item, loose).strip()],
                     links=links,
-                    pos=self._pos(open_tok),
-                    style="numbered" if block[0].type == "ordered_list_open" else "bullets",
+                    pos=SourcePos(self.path, line),
+                    style=style,
                 )
             )
         if not any_links:
-            section.blocks.append(self._prose(block, []))
+            section.blocks.append(self._prose([block], []))
             return
-        style = drafts[0].style
         section.blocks.append(("group", style, drafts))
 
-    def _prose(self, block: Sequence[Token], links: list[Link]) -> Prose:
-        return Prose(html=Html(render_blocks(block, self.env)), links=tuple(links), pos=self._pos(block[0]))
+    def _prose(self, blocks: list[Node], links: list[Link]) -> Prose:
+        return Prose(html=Html(render(blocks)), links=tuple(links), pos=self._pos(blocks[0]))
 
-    def _links_in(self, block: Sequence[Token]) -> list[Link]:
-        links: list[Link] = []
-        for tok in block:
-            if tok.type == "inline":
-                links.extend(self._links_from_inline(tok.children or [], self._line(tok)))
-        return links
+    def _links_in(self, block: Node) -> list[Link]:
+        """Every link inside a block, in order, each with the line it is written on."""
+        found: list[Link] = []
 
-    def _links_from_inline(self, children: Sequence[Token], line: int, *, inline: bool = True) -> list[Link]:
+        def walk(node: Node) -> None:
+            if node.children and node.children[0].name not in _BLOCK_NAMES and node.name not in LINK_NODES:
+                if any(child.name not in _BLOCK_NAMES for child in node.children):
+                    inline = [c for c in node.children if c.name not in _BLOCK_NAMES]
+                    found.extend(self._links_from_inline(inline, self._line(node)))
+                    for child in node.children:
+                        if child.name in _BLOCK_NAMES:
+                            walk(child)
+                    return
+            for child in node.children:
+                if child.name in LINK_NODES:
+                    found.extend(self._links_from_inline([child], self._line(child)))
+                else:
+                    walk(child)
+
+        walk(block)
+        return found
+
+    def _links_from_inline(self, nodes: list[Node], line: int, *, inline: bool = True) -> list[Link]:
         links: list[Link] = []
-        current_line = line
-        i = 0
-        while i < len(children):
-            tok = children[i]
-            if tok.type in ("softbreak", "hardbreak"):
-                current_line += 1
-            elif tok.type == "link_open":
-                href = str(tok.attrs.get("href", ""))
-                j = i + 1
-                text_parts: list[Token] = []
-                while j < len(children) and children[j].type != "link_close":
-                    text_parts.append(children[j])
-                    j += 1
-                text = " ".join(plain_text(text_parts).split())
-                links.append(
-                    Link(
-                        url=href,
-                        key=normalize_url(href),
-                        text=text,
-                        host=host_of(href),
-                        inline=inline,
-                        pos=SourcePos(self.path, current_line),
+        current = [line]
+
+        def walk(seq: list[Node]) -> None:
+            for node in seq:
+                if node.name in _BREAKS:
+                    current[0] += 1
+                elif node.name in LINK_NODES:
+                    href = str(node.meta.get("url", ""))
+                    links.append(
+                        Link(
+                            url=href,
+                            key=normalize_url(href),
+                            text=" ".join(plain_text(node.children).split()),
+                            host=host_of(href),
+                            inline=inline,
+                            pos=SourcePos(self.path, current[0]),
+                        )
                     )
-                )
-                i = j
-            i += 1
+                    current[0] += sum(1 for c in node.children if c.name in _BREAKS)
+                elif node.children:
+                    walk(node.children)
+
+        walk(nodes)
         return links
 
     # -- intro and outro
 
-    def _intro(self, blocks: list[list[Token]]) -> Prose | None:
+    def _intro(self, blocks: list[Node]) -> Prose | None:
         if not blocks:
             return None
         html_parts: list[str] = []
@@ -589,36 +576,30 @@ class _BodyReader:
         summary_parts: list[str] = []
         more_seen = False
         for block in blocks:
-            first = block[0]
-            if first.type == "html_block" and _COMMENT_ONLY.match(first.content):
-                if _MORE.search(first.content) and not more_seen:
+            if block.name == "html_block" and _COMMENT_ONLY.match(block.content):
+                if _MORE.search(block.content) and not more_seen:
                     more_seen = True
                     self.summary = " ".join(" ".join(summary_parts).split())
                 continue
-            html_parts.append(render_blocks(block, self.env))
+            if block.name == "definition":
+                continue
+            html_parts.append(render(block))
             links.extend(self._links_in(block))
-            if first.type == "paragraph_open":
-                summary_parts.append(plain_text(block[1].children or []))
+            if block.name == "paragraph":
+                summary_parts.append(plain_text(block.children))
         if not more_seen:
             self.summary = " ".join(summary_parts[0].split()) if summary_parts else ""
         if len(self.summary) > 300:
             self.summary = self.summary[:297].rsplit(" ", 1)[0] + "…"
         if not html_parts:
             return None
-        return Prose(html=Html("".join(html_parts)), links=tuple(links), pos=self._pos(blocks[0][0]))
+        return Prose(html=Html("".join(html_parts)), links=tuple(links), pos=self._pos(blocks[0]))
 
     def _split_outro(self, roots: list[_SectionDraft], outro: list[Any]) -> None:
         """Move a closing repeat of a sponsor item out of the last section (rule 7)."""
         if not roots:
             return
-        sponsor_items = [
-            item
-            for s in roots
-            if s.kind == "sponsor"
-            for b in s.blocks
-            if isinstance(b, tuple)
-            for item in b[2]
-        ]
+        sponsor_items = [item for s in roots if s.kind == "sponsor" for b in s.blocks if isinstance(b, tuple) for item in b[2]]
         if not sponsor_items:
             return
         last = roots[-1]
@@ -691,79 +672,78 @@ class _BodyReader:
         return ItemGroup(style=style, items=tuple(items))
 
 
-# ---------------------------------------------------------------- token helpers
+# ---------------------------------------------------------------- tree helpers
+
+_BLOCK_NAMES = frozenset(
+    {"paragraph", "heading", "lheading", "bullet_list", "ordered_list", "list_item", "blockquote", "fence",
+     "code_block", "html_block", "hr", "table", "thead", "tbody", "trow", "tcell", "definition"}
+)
 
 
-def _top_level_blocks(tokens: list[Token]) -> Iterable[list[Token]]:
-    """Group the flat token stream into top-level blocks (open … matching close)."""
-    i = 0
-    n = len(tokens)
-    while i < n:
-        tok = tokens[i]
-        if tok.nesting == 1:
-            depth = 0
-            j = i
-            while j < n:
-                depth += tokens[j].nesting
-                if depth == 0:
-                    break
-                j += 1
-            yield tokens[i : j + 1]
-            i = j + 1
+def _render_item_body(item: Node, loose: bool) -> str:
+    """The inside of a list item as HTML (what goes between <li> and </li>)."""
+    parts: list[str] = []
+    inline_run: list[Node] = []
+    for child in item.children:
+        if child.name in _BLOCK_NAMES:
+            if inline_run:
+                parts.append(render_inline(inline_run))
+                inline_run = []
+            if child.name == "paragraph" and not loose:
+                parts.append(render_inline(child.children))
+            else:
+                parts.append(("\n" if parts else "") + render(child))
         else:
-            yield [tok]
-            i += 1
+            inline_run.append(child)
+    if inline_run:
+        parts.append(render_inline(inline_run))
+    return "".join(parts)
 
 
-def _list_items(block: list[Token]) -> Iterable[list[Token]]:
-    """The token runs of a list's top-level items."""
-    level = block[0].level + 1
-    start = None
-    for i, tok in enumerate(block):
-        if tok.type == "list_item_open" and tok.level == level:
-            start = i
-        elif tok.type == "list_item_close" and tok.level == level and start is not None:
-            yield block[start : i + 1]
-            start = None
+def _first_inline_run(item: Node) -> list[Node]:
+    """The item's first line of text: its leading inline nodes, or its first paragraph's."""
+    run: list[Node] = []
+    for child in item.children:
+        if child.name in _BLOCK_NAMES:
+            if run:
+                return run
+            if child.name == "paragraph":
+                return child.children
+            return []
+        run.append(child)
+    return run
 
 
-def _split_rows(children: Sequence[Token]) -> list[list[Token]]:
-    rows: list[list[Token]] = [[]]
-    for tok in children:
-        if tok.type in ("softbreak", "hardbreak"):
+def _split_rows(children: list[Node]) -> list[list[Node]]:
+    rows: list[list[Node]] = [[]]
+    for node in children:
+        if node.name in _BREAKS:
             rows.append([])
         else:
-            rows[-1].append(tok)
+            rows[-1].append(node)
     return rows
 
 
-def _is_link_row(row: Sequence[Token]) -> bool:
+def _is_link_row(row: list[Node]) -> bool:
     """True when a line holds exactly one link and nothing else but <br> and spaces."""
     links = 0
-    depth = 0
-    for tok in row:
-        if tok.type == "link_open":
-            if depth == 0:
-                links += 1
-            depth += 1
-        elif tok.type == "link_close":
-            depth -= 1
-        elif depth:
+    for node in row:
+        if node.name in LINK_NODES:
+            links += 1
+        elif node.name == "html_inline" and _BR.match(node.content.strip()):
             continue
-        elif tok.type == "html_inline" and _BR.match(tok.content.strip()):
-            continue
-        elif tok.type == "text" and not tok.content.strip():
+        elif node.name in ("text", "text_special") and not node.content.strip():
             continue
         else:
             return False
     return links == 1
 
 
-def _strip_trailing_breaks(children: list[Token]) -> list[Token]:
+def _strip_trailing_breaks(children: list[Node]) -> list[Node]:
     while children and (
-        children[-1].type in ("softbreak", "hardbreak")
-        or (children[-1].type == "html_inline" and _BR.match(children[-1].content.strip()))
-        or (children[-1].type == "text" and not children[-1].content.strip())
+        children[-1].name in _BREAKS
+        or (children[-1].name == "html_inline" and _BR.match(children[-1].content.strip()))
+        or (children[-1].name in ("text", "text_special") and not children[-1].content.strip())
     ):
         children = children[:-1]
     return children
@@ -775,27 +755,17 @@ def _strip_br_suffix(lines: list[str]) -> list[str]:
     return lines
 
 
-def _softbreak() -> Token:
-    return Token("softbreak", "br", 0)
-
-
-def _labels_and_title(children: Sequence[Token]) -> tuple[tuple[str, ...], str | None]:
+def _labels_and_title(children: list[Node]) -> tuple[tuple[str, ...], str | None]:
     """Leading ``[video]``-style labels and, when the item opens with a link, its text."""
     labels: list[str] = []
-    for i, tok in enumerate(children):
-        if tok.type == "text":
-            rest = tok.content
-            found = _LABEL.findall(rest)
-            if _LABEL.sub("", rest).strip():
+    for node in children:
+        if node.name in ("text", "text_special"):
+            found = _LABEL.findall(node.content)
+            if _LABEL.sub("", node.content).strip():
                 return tuple(labels), None
             labels.extend(x.strip() for x in found)
-        elif tok.type == "link_open":
-            j = i + 1
-            parts = []
-            while j < len(children) and children[j].type != "link_close":
-                parts.append(children[j])
-                j += 1
-            text = " ".join(plain_text(parts).split())
+        elif node.name in LINK_NODES:
+            text = " ".join(plain_text(node.children).split())
             return tuple(labels), (text or None)
         else:
             return tuple(labels), None
@@ -806,7 +776,7 @@ def _with_labels(link: Link, labels: tuple[str, ...]) -> Link:
     return Link(url=link.url, key=link.key, text=link.text, host=link.host, labels=labels, inline=link.inline, pos=link.pos)
 
 
-def _dedent_item(lines: list[str], marker: str) -> list[str]:
+def _dedent_item(lines: list[str]) -> list[str]:
     if not lines:
         return []
     first = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s?", "", lines[0], count=1)

@@ -10,11 +10,11 @@ import hashlib
 import re
 from pathlib import PurePosixPath
 
-from ..errors import ContentError, Problem, SourcePos
+from ..errors import ContentError, Problem, SourcePos, decode_text
 from ..model import Html, Page
 from ..urls import slugify
 from .frontmatter import HeaderError, split_header
-from .markdown import engine
+from .markdown import parse, render
 
 __all__ = ["read_page", "RESERVED_SLUGS"]
 
@@ -24,10 +24,7 @@ RESERVED_SLUGS = frozenset({"issues", "archive", "sections", "links", "tags", "a
 
 def read_page(path: str, data: bytes) -> Page:
     """Parse one page file; raise ContentError naming the file and line on bad input."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContentError([Problem(SourcePos(path, data[: exc.start].count(b"\n") + 1), "not valid UTF-8 text")]) from None
+    text = decode_text(data, path, ContentError)
     try:
         header = split_header(text, path)
     except HeaderError as exc:
@@ -40,7 +37,7 @@ def read_page(path: str, data: bytes) -> Page:
         raise ContentError(
             [Problem(SourcePos(path, header.line_of("slug")), f"page slug '{slug}' is reserved for the site's own pages; choose another")]
         )
-    body_html = engine().render(header.body)
+    body_html = render(parse(header.body).root)
     description = str(header.meta.get("description") or "").strip()
     if not description:
         first = re.search(r"<p>(.*?)</p>", body_html, re.DOTALL)

@@ -1,24 +1,30 @@
-"""One polite HTTP client for every network command (fetch, check, send).
+"""A polite, bounded HTTP client shared by every network command (fetch, link check).
 
-Why a module of its own: politeness and safety must not depend on which
-command happens to talk to a host. Three things live here:
+What every request gets, whoever makes it:
 
-- :class:`Politeness` — a global limit on requests in flight, a per-host
-  limit, a minimum interval between request starts on one host, and a
-  per-host "resume at" time set from ``Retry-After``. A waiting host never
-  holds a global slot, so one slow or rate-limited host cannot stall the
-  others. A host that timed out is put in the slow lane (one request at a time).
-- :class:`GuardedBackend` — resolves names itself and connects only to the
-  addresses it checked, refusing private, loopback and link-local targets
-  unless allowed (URLs come from untrusted feeds; checking then connecting
-  separately would let DNS rebinding slip through).
-- :func:`make_client` — an ``httpx.AsyncClient`` wired to both, with our
-  User-Agent and timeouts and without environment proxies; and
-  :class:`HostClients`, the same as one small pool per host, for commands
-  that talk to hundreds of hosts (the link checker).
+- a descriptive User-Agent (``Tidings/<version> (+<base_url>)``) so site owners
+  can see who calls and how to reach the editor;
+- a global limit and a per-host limit on requests in flight (:class:`Politeness`);
+- connect and read timeouts, and a wall-clock cap per request, so a server
+  that dribbles one byte a second cannot hold a run hostage;
+- a cap on the body size counted *after* decompression (a gzip bomb stops at
+  the cap too); gzip/deflate are accepted;
+- redirects followed by hand, each hop checked, so callers learn whether a move
+  was permanent (301/308) and can update what they store;
+- no private, loopback, link-local or otherwise internal addresses unless the
+  configuration allows them: a feed URL must not become a way to probe the
+  editor's network. Names are checked before the request (:func:`check_address`)
+  and again where the connection is made (:class:`GuardedBackend` resolves the
+  name itself and connects only to an address it checked), so a name that
+  resolves differently a moment later is refused too;
+- per host, a minimum interval between request starts and a "resume at" time
+  (``Retry-After``); a waiting host never holds a global slot, and a host that
+  timed out or rate-limited can be put in a slow lane (one request at a time).
 
-Hosts are identified by ``host`` or ``host:port`` (non-default ports), so
-tests and benchmarks can emulate many hosts on 127.0.0.1.
+Hosts for politeness are ``host`` or ``host:port`` (:func:`host_key`) for the
+link checker, so tests and benchmarks can play many hosts on 127.0.0.1.
+:class:`HostClients` gives one small pool per host for commands that talk to
+hundreds of hosts (httpcore scans a whole pool on every request).
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ import ssl
 import time
 import typing
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import AsyncIterator, Awaitable, Callable, Mapping
+from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -42,46 +50,171 @@ from httpcore._backends.auto import AutoBackend
 from .. import __version__
 
 __all__ = [
-    "AddressRefused",
     "ClientSettings",
+    "Politeness",
+    "Fetched",
+    "NetError",
+    "BlockedAddress",
+    "BodyTooLarge",
+    "make_client",
+    "user_agent",
+    "check_address",
+    "is_public_address",
+    "request",
+    "retry_after",
     "GuardedBackend",
     "HostClients",
-    "NameNotResolved",
-    "Politeness",
     "Resolver",
-    "default_user_agent",
-    "host_key",
-    "is_public_address",
-    "make_client",
+    "NameNotResolved",
+    "AddressRefused",
     "system_resolver",
+    "host_key",
+    "headers_for",
 ]
 
-# (host, port) -> [(ip, port), …]; raise NameNotResolved when the name does not exist.
-Resolver = Callable[[str, int], Awaitable[list[tuple[str, int]]]]
-
-
-class NameNotResolved(Exception):
-    """The host name has no address (DNS failure)."""
-
-
-class AddressRefused(Exception):
-    """Every address of the host is private, loopback or link-local, and those are not allowed."""
+PERMANENT = (301, 308)
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSettings:
     user_agent: str
-    timeout: float = 20.0  # per read/write operation; callers bound whole requests themselves
-    connect_timeout: float = 10.0
     concurrency: int = 16
     per_host: int = 2
-    host_interval: float = 0.25
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
     allow_private: bool = False
-    headers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # host -> extra headers
+    max_redirects: int = 5
+    accept: str = "*/*"
+    host_interval: float = 0.0  # minimum seconds between request starts on one host
+    headers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # extra headers by host (and its sub-domains)
 
 
-def default_user_agent(base_url: str) -> str:
-    return f"Tidings/{__version__} link checker (+{base_url})"
+def user_agent(base_url: str) -> str:
+    return f"Tidings/{__version__} (+{base_url})"
+
+
+class NetError(Exception):
+    """A request that did not produce a response we can use; the message is for the report."""
+
+
+class BlockedAddress(NetError):
+    """The host resolves to an address we refuse to contact."""
+
+
+class BodyTooLarge(NetError):
+    """The response body is larger than the configured cap."""
+
+
+class NameNotResolved(NetError):
+    """The host name has no address (DNS failure)."""
+
+
+class AddressRefused(BlockedAddress):
+    """Every address of the host is private, loopback or link-local, and those are not allowed."""
+
+
+# (host, port) -> [(ip, port), …]; raise NameNotResolved when the name does not exist.
+Resolver = Callable[[str, int], Awaitable[list[tuple[str, int]]]]
+
+
+class _Gate:
+    __slots__ = ("in_flight", "next_start", "peak", "resume_at", "slots", "slow", "slow_lock")
+
+    def __init__(self, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.slow_lock = asyncio.Lock()
+        self.slow = False
+        self.next_start = 0.0  # monotonic time the next request may start
+        self.resume_at = 0.0  # set from Retry-After / rate limiting
+        self.in_flight = 0
+        self.peak = 0
+
+
+class Politeness:
+    """Global and per-host limits; see the module docstring. Create inside the event loop."""
+
+    def __init__(self, concurrency: int, per_host: int, interval: float = 0.0, *, clock: Callable[[], float] = time.monotonic):
+        self.global_slots = asyncio.Semaphore(max(1, concurrency))
+        self.per_host = max(1, per_host)
+        self.interval = interval
+        self.clock = clock
+        self.gates: dict[str, _Gate] = {}
+
+    def _gate(self, host: str) -> _Gate:
+        gate = self.gates.get(host)
+        if gate is None:
+            gate = self.gates[host] = _Gate(self.per_host)
+        return gate
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """Hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
+        gate = self._gate(host)
+        async with gate.slots:
+            lane = gate.slow_lock if gate.slow else None
+            if lane is not None:
+                await lane.acquire()
+            try:
+                while True:
+                    wait = max(gate.next_start, gate.resume_at) - self.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    await self.global_slots.acquire()
+                    if max(gate.next_start, gate.resume_at) > self.clock():  # someone started meanwhile
+                        self.global_slots.release()
+                        continue
+                    break
+                gate.next_start = self.clock() + self.interval
+                gate.in_flight += 1
+                gate.peak = max(gate.peak, gate.in_flight)
+                try:
+                    yield
+                finally:
+                    gate.in_flight -= 1
+                    self.global_slots.release()
+            finally:
+                if lane is not None:
+                    lane.release()
+
+    def defer(self, host: str, seconds: float) -> None:
+        """Make ``host`` wait ``seconds`` before its next request (Retry-After, rate limits)."""
+        gate = self._gate(host)
+        gate.resume_at = max(gate.resume_at, self.clock() + seconds)
+
+    def mark_slow(self, host: str) -> None:
+        """Send ``host`` to the slow lane: from now on one request at a time."""
+        self._gate(host).slow = True
+
+    def is_slow(self, host: str) -> bool:
+        gate = self.gates.get(host)
+        return bool(gate and gate.slow)
+
+    def peak(self, host: str) -> int:
+        """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
+        gate = self.gates.get(host)
+        return gate.peak if gate else 0
+
+
+def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """An AsyncClient that never follows redirects by itself and connects only to allowed addresses."""
+    limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2, max_keepalive_connections=settings.concurrency)
+    backend = GuardedBackend(resolver, allow_private=settings.allow_private)
+    return _client(settings, _GuardedTransport(backend, limits))
+
+
+def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None)
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,  # no proxies or netrc from the environment: the run is explicit
+        headers={"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"},
+    )
 
 
 def host_key(url: str) -> str:
@@ -96,11 +229,43 @@ def host_key(url: str) -> str:
     return host if port in (None, default) else f"{host}:{port}"
 
 
-def is_public_address(ip: str) -> bool:
-    address = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+def headers_for(settings: ClientSettings, host: str) -> dict[str, str]:
+    """Configured extra headers for ``host`` (an entry for a domain covers its sub-domains)."""
+    name = host.split(":", 1)[0]
+    found: dict[str, str] = {}
+    for domain, pairs in settings.headers:
+        domain = domain.lower().lstrip(".")
+        if name == domain or name.endswith("." + domain):
+            found.update(pairs)
+    return found
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+async def check_address(url: str, settings: ClientSettings) -> None:
+    """Raise BlockedAddress when ``url``'s host is (or resolves to) a non-public address."""
+    if settings.allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        raise NetError(f"no host in {url!r}")
+    try:
+        addresses = [ipaddress.ip_address(host).compressed]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NetError(f"cannot resolve {host}: {exc.strerror}") from None
+        addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not is_public_address(address):
+            raise BlockedAddress(f"{host} is a private, loopback or link-local address ({address}); set fetch.allow_private to allow it")
 
 
 async def system_resolver(host: str, port: int) -> list[tuple[str, int]]:
@@ -180,27 +345,6 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """An AsyncClient that never follows redirects by itself (callers record each hop)."""
-    limits = httpx.Limits(
-        max_connections=settings.concurrency + 4,  # a few spare for connections being closed
-        max_keepalive_connections=settings.concurrency,
-        keepalive_expiry=10.0,
-    )
-    backend = GuardedBackend(resolver, allow_private=settings.allow_private)
-    return _client(settings, _GuardedTransport(backend, limits))
-
-
-def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-        headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
 class HostClients:
     """One small connection pool per host, all sharing one TLS context and address guard.
 
@@ -263,91 +407,103 @@ class HostClients:
         await self.aclose()
 
 
-def headers_for(settings: ClientSettings, host: str) -> dict[str, str]:
-    """Configured extra headers for ``host`` (an entry for a domain covers its sub-domains)."""
-    name = host.split(":", 1)[0]
-    found: dict[str, str] = {}
-    for domain, pairs in settings.headers:
-        domain = domain.lower().lstrip(".")
-        if name == domain or name.endswith("." + domain):
-            found.update(pairs)
-    return found
+@dataclass(slots=True)
+class Fetched:
+    """A final response (after redirects), with its body read under the cap."""
+
+    status: int
+    url: str  # the URL that answered
+    headers: Mapping[str, str]
+    body: bytes
+    moved_to: str | None = None  # set when every redirect on the way was permanent
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) per hop
 
 
-class _Gate:
-    __slots__ = ("in_flight", "next_start", "peak", "resume_at", "slots", "slow", "slow_lock")
-
-    def __init__(self, limit: int) -> None:
-        self.slots = asyncio.Semaphore(limit)
-        self.slow_lock = asyncio.Lock()
-        self.slow = False
-        self.next_start = 0.0  # monotonic time the next request may start
-        self.resume_at = 0.0  # set from Retry-After / rate limiting
-        self.in_flight = 0
-        self.peak = 0
-
-
-class Politeness:
-    """Global and per-host limits; see the module docstring. Create inside the event loop."""
-
-    def __init__(self, concurrency: int, per_host: int, interval: float, *, clock: Callable[[], float] = time.monotonic):
-        self.global_slots = asyncio.Semaphore(concurrency)
-        self.per_host = per_host
-        self.interval = interval
-        self.clock = clock
-        self.gates: dict[str, _Gate] = {}
-
-    def _gate(self, host: str) -> _Gate:
-        gate = self.gates.get(host)
-        if gate is None:
-            gate = self.gates[host] = _Gate(self.per_host)
-        return gate
-
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
-        gate = self._gate(host)
-        async with gate.slots:
-            lane = gate.slow_lock if gate.slow else None
-            if lane is not None:
-                await lane.acquire()
+async def request(
+    client: httpx.AsyncClient,
+    url: str,
+    settings: ClientSettings,
+    politeness: Politeness,
+    *,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
+    read_body: bool = True,
+) -> Fetched:
+    """One request with redirects, address checks, limits and caps; raise NetError on failure."""
+    hops: list[tuple[int, str]] = []
+    current = url
+    for _ in range(settings.max_redirects + 1):
+        await check_address(current, settings)
+        host = (urlsplit(current).hostname or "").lower()
+        async with politeness.slot(host):  # time spent queueing for a slot is not the server's fault
             try:
-                while True:
-                    wait = max(gate.next_start, gate.resume_at) - self.clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                        continue
-                    await self.global_slots.acquire()
-                    if max(gate.next_start, gate.resume_at) > self.clock():  # someone started meanwhile
-                        self.global_slots.release()
-                        continue
-                    break
-                gate.next_start = self.clock() + self.interval
-                gate.in_flight += 1
-                gate.peak = max(gate.peak, gate.in_flight)
-                try:
-                    yield
-                finally:
-                    gate.in_flight -= 1
-                    self.global_slots.release()
-            finally:
-                if lane is not None:
-                    lane.release()
+                async with asyncio.timeout(settings.total_timeout):
+                    status, response_headers, body = await _one(client, current, settings, headers or {}, method, read_body)
+            except TimeoutError:
+                raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
+        if status in REDIRECTS and "location" in response_headers:
+            target = urljoin(current, response_headers["location"].strip())
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise NetError(f"redirect to a non-HTTP URL: {target}")
+            hops.append((status, target))
+            current = target
+            continue
+        permanent = bool(hops) and all(s in PERMANENT for s, _ in hops)
+        return Fetched(status, current, response_headers, body, current if permanent else None, hops)
+    raise NetError(f"more than {settings.max_redirects} redirects")
 
-    def defer(self, host: str, seconds: float) -> None:
-        """Make ``host`` wait ``seconds`` before its next request (Retry-After, rate limits)."""
-        gate = self._gate(host)
-        gate.resume_at = max(gate.resume_at, self.clock() + seconds)
 
-    def mark_slow(self, host: str) -> None:
-        """Send ``host`` to the slow lane: from now on one request at a time."""
-        self._gate(host).slow = True
+async def _one(
+    client: httpx.AsyncClient, url: str, settings: ClientSettings, headers: Mapping[str, str], method: str, read_body: bool
+) -> tuple[int, dict[str, str], bytes]:
+    try:
+        async with client.stream(method, url, headers=dict(headers)) as response:
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if not read_body or response.status_code in REDIRECTS or response.status_code == 304:
+                return response.status_code, response_headers, b""
+            declared = response_headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > settings.max_body_bytes and "content-encoding" not in response_headers:
+                raise BodyTooLarge(f"body of {int(declared):,} bytes is over the {settings.max_body_bytes:,}-byte cap")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise BodyTooLarge(f"body is over the {settings.max_body_bytes:,}-byte cap")
+                chunks.append(chunk)
+            return response.status_code, response_headers, b"".join(chunks)
+    except httpx.ConnectTimeout:
+        raise NetError(f"connection timed out after {settings.connect_timeout:g}s") from None
+    except httpx.ReadTimeout:
+        raise NetError(f"no data for {settings.read_timeout:g}s (read timeout)") from None
+    except httpx.TimeoutException as exc:
+        raise NetError(f"timed out ({type(exc).__name__})") from None
+    except httpx.DecodingError as exc:
+        raise NetError(f"cannot decompress the body: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise NetError(_describe(exc)) from None
 
-    def is_slow(self, host: str) -> bool:
-        gate = self.gates.get(host)
-        return bool(gate and gate.slow)
 
-    def peak(self, host: str) -> int:
-        """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
-        gate = self.gates.get(host)
-        return gate.peak if gate else 0
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"broken response: {text}"
+    return text
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """The time a Retry-After header (seconds or HTTP date) asks us to wait until."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return now + timedelta(seconds=min(int(value), 7 * 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when, now)

@@ -84,8 +84,10 @@ Progress = Callable[[int, int, LinkStatus], None]
 def settings_from(config: CheckConfig, user_agent: str) -> ClientSettings:
     return ClientSettings(
         user_agent=config.user_agent or user_agent,
-        timeout=config.timeout,
+        read_timeout=config.timeout,
+        total_timeout=config.timeout,
         connect_timeout=config.connect_timeout,
+        accept="text/html,application/xhtml+xml,*/*;q=0.8",
         concurrency=config.concurrency,
         per_host=config.per_host,
         host_interval=config.host_interval,

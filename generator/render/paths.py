@@ -24,6 +24,8 @@ __all__ = [
     "tags_path",
     "page_path",
     "paged",
+    "digests_path",
+    "digest_path",
     "output_file",
     "Pagination",
     "paginate",
@@ -66,6 +68,14 @@ def tag_path(slug: str, page: int = 1) -> str:
 
 def page_path(page: Page) -> str:
     return f"/{page.slug}/"
+
+
+def digests_path() -> str:
+    return "/digests/"
+
+
+def digest_path(slug: str) -> str:
+    return f"/digests/{slug}/"
 
 
 def paged(base: str, page: int) -> str:

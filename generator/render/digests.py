@@ -1,0 +1,74 @@
+"""Digest pages: ``/digests/`` and one page per frozen digest file.
+
+The digests are read from ``content/digests/`` by :func:`load_site_digests`
+when the build makes its render context (``ctx.extra["digests"]``), so the
+archive page can list them and the site feeds can include them
+(:func:`digest_feed_items`). Every text a digest page shows is SafeHtml made
+by the sanitiser; the build never fetches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..config import Site
+from ..content.digests import Digest, load_digests
+from ..plan import Output, RenderContext
+from ..sanitize import SafeHtml
+from . import paths
+
+__all__ = ["DigestProducer", "load_site_digests", "digests_of", "digest_feed_items", "DigestFeedItem"]
+
+
+def load_site_digests(site: Site) -> tuple[Digest, ...]:
+    return load_digests(site.root, site.config.fetch.digests_dir, site.config.zone)
+
+
+def digests_of(ctx: RenderContext) -> tuple[Digest, ...]:
+    digests: tuple[Digest, ...] = ctx.extra.get("digests", ())
+    return digests
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFeedItem:
+    """A digest as a site-feed entry (for the feeds producer)."""
+
+    title: SafeHtml
+    path: str
+    date: datetime
+    links: int
+    summary: SafeHtml
+
+
+def digest_feed_items(ctx: RenderContext) -> list[DigestFeedItem]:
+    """Digests newest first, shaped for a feed entry."""
+    return [DigestFeedItem(d.title, paths.digest_path(d.slug), d.date, len(d.entries), d.summary) for d in digests_of(ctx)]
+
+
+class DigestProducer:
+    name = "digests"
+
+    def plan(self, ctx: RenderContext) -> list[Output]:
+        digests = digests_of(ctx)
+        if not digests:
+            return []
+        out = [Output(paths.output_file(paths.digests_path()), self.name, "index")]
+        out += [Output(paths.output_file(paths.digest_path(d.slug)), self.name, "digest", d.slug, d.source_path) for d in digests]
+        return out
+
+    def render(self, ctx: RenderContext, output: Output) -> bytes:
+        digests = digests_of(ctx)
+        common = {"nav_pages": ctx.pages, "extra": ctx.extra, "description": ctx.site.config.description}
+        if output.kind == "index":
+            html = ctx.env.get_template("digests.html").render(page_path=paths.digests_path(), title="Link digests", digests=digests, **common)
+        else:
+            digest = next(d for d in digests if d.slug == output.key)
+            html = ctx.env.get_template("digest.html").render(page_path=paths.digest_path(digest.slug), title=str(_plain(digest.title)), digest=digest, **common)
+        return html.encode("utf-8")
+
+
+def _plain(value: SafeHtml) -> str:
+    import html
+
+    return html.unescape(str(value))
