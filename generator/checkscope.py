@@ -16,7 +16,7 @@ from pathlib import Path
 from .build import Content
 from .config import Site
 from .content.frontmatter import HeaderError, split_header
-from .content.markdown import engine
+from .content.markdown import LINK_NODES, Node, parse
 from .errors import ContentError, Problem, SourcePos
 from .lint import silenced_lines
 from .model import Issue, Link
@@ -97,15 +97,16 @@ def page_links(path: str, text: str) -> list[Link]:
         body, offset = header.body, header.body_line
     except HeaderError:
         body, offset = text, 1
+    document = parse(body)
     links: list[Link] = []
-    for token in engine().parse(body):
-        if token.type != "inline" or not token.children:
-            continue
-        line = (token.map[0] if token.map else 0) + offset
-        for child in token.children:
-            if child.type in ("softbreak", "hardbreak"):
-                line += 1
-            elif child.type == "link_open":
-                href = str(child.attrs.get("href", ""))
-                links.append(Link(url=href, key=normalize_url(href), text="", host=host_of(href), pos=SourcePos(path, line)))
+
+    def walk(node: Node) -> None:
+        if node.name in LINK_NODES:
+            href = str(node.meta.get("url", ""))
+            line = document.line(node.start) + offset
+            links.append(Link(url=href, key=normalize_url(href), text="", host=host_of(href), pos=SourcePos(path, line)))
+        for child in node.children:
+            walk(child)
+
+    walk(document.root)
     return links
