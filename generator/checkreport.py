@@ -55,13 +55,11 @@ class Report:
         bad = sum(counts[k] for k in FAILING)
         warn = sum(counts[k] for k in WARNING)
         cached = sum(1 for status, _ in self.results if status.cached)
-        parts = [f"{len(self.results)} links in {self.scope}"]
+        lint = f"lint: {self.lint_errors} errors, {self.lint_warnings} warnings"
         if self.offline:
-            parts = [f"lint of {self.scope} (offline)"]
-        else:
-            parts.append(f"{cached} reused from earlier runs, {self.requests} requests, {self.seconds:.1f} s")
-        verdict = f"{bad} failing, {warn} warnings; lint: {self.lint_errors} errors, {self.lint_warnings} warnings"
-        return f"{'; '.join(parts)}: {verdict}"
+            return f"offline lint of {self.scope}: {lint}"
+        where = f"{len(self.results)} links in {self.scope}; {cached} reused from earlier runs, {self.requests} requests, {self.seconds:.1f} s"
+        return f"{where}: {bad} failing, {warn} warnings; {lint}"
 
 
 def _where(places: list[SourcePos]) -> str:

@@ -135,7 +135,7 @@ class FetchConfig:
 class CheckConfig:
     """How ``tidings check`` tests links: politeness, what counts as fine, how long results last."""
 
-    user_agent: str = option("", doc="User-Agent header; empty means 'Tidings/<version> link checker (+base_url)'.")
+    user_agent: str = option("", doc="User-Agent header; empty means 'Tidings/<version> (+base_url)'.")
     timeout: float = option(20.0, doc="Seconds a whole request may take before it counts as timed out.")
     connect_timeout: float = option(10.0, doc="Seconds to wait for a connection.")
     concurrency: int = option(16, doc="Requests in flight at once, over all hosts.")

@@ -9,8 +9,8 @@ warnings are advice:
   ``javascript:``/``data:``/``vbscript:``/``file:`` links, malformed e-mail addresses;
 - warning: tracking parameters, ``http://``, relative links (they break in
   email and feeds), private or loopback hosts, other schemes, a link already
-  featured (in an item, not prose) in one of the last ``check.duplicate_window``
-  issues or in another item of the same issue.
+  featured (in an item, not prose, not a sponsor) in one of the last
+  ``check.duplicate_window`` issues or in another item of the same issue.
 
 An editor silences one link with ``<!-- tidings: nocheck -->`` on the link's
 line, or on a line of its own just above it: the link is then neither linted
@@ -166,8 +166,10 @@ def lint_issue(
     for other in earlier[:window]:
         for item in other.iter_items():
             for link in item.links:
-                recent.setdefault(link.key, other)
-    item_of = {id(link): item.anchor for item in issue.iter_items() for link in item.links}
+                if not item.sponsored:
+                    recent.setdefault(link.key, other)
+    # sponsors come back every week on purpose: their links are not duplicates
+    item_of = {id(link): item.anchor for item in issue.iter_items() if not item.sponsored for link in item.links}
     findings: list[Finding] = []
     first_seen: dict[str, tuple[int, str]] = {}
     for link in links:
