@@ -36,11 +36,11 @@ import ssl
 import time
 import typing
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import AsyncIterator, Awaitable, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -50,26 +50,26 @@ from httpcore._backends.auto import AutoBackend
 from .. import __version__
 
 __all__ = [
-    "ClientSettings",
-    "Politeness",
-    "Fetched",
-    "NetError",
+    "AddressRefused",
     "BlockedAddress",
     "BodyTooLarge",
-    "make_client",
-    "user_agent",
-    "check_address",
-    "is_public_address",
-    "request",
-    "retry_after",
+    "ClientSettings",
+    "Fetched",
     "GuardedBackend",
     "HostClients",
-    "Resolver",
     "NameNotResolved",
-    "AddressRefused",
-    "system_resolver",
-    "host_key",
+    "NetError",
+    "Politeness",
+    "Resolver",
+    "check_address",
     "headers_for",
+    "host_key",
+    "is_public_address",
+    "make_client",
+    "request",
+    "retry_after",
+    "system_resolver",
+    "user_agent",
 ]
 
 PERMANENT = (301, 308)
@@ -505,5 +505,5 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(when, now)
