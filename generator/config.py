@@ -31,7 +31,7 @@ __all__ = [
     "SectionKind",
     "EmailConfig",
     "SmtpConfig",
-    "FeedsConfig",
+    "SyndicationConfig",
     "CheckConfig",
     "Config",
     "Site",
@@ -105,7 +105,7 @@ class EmailConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FeedsConfig:
+class SyndicationConfig:
     """The site's subscription feeds (see docs/syndication.md)."""
 
     entries: int = option(20, doc="Issues in /feed.xml, /atom.xml and /feed.json (newest first).")
@@ -182,7 +182,7 @@ class Config:
     page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
     fetch: FetchConfig = option(factory=FetchConfig, doc="Feed fetching (tidings fetch, inbox, digest).")
     email: EmailConfig = option(factory=EmailConfig, doc="The email edition and sending over SMTP.")
-    feeds: FeedsConfig = option(factory=FeedsConfig, doc="RSS, Atom, JSON Feed and link feeds.")
+    syndication: SyndicationConfig = option(factory=SyndicationConfig, doc="The feeds the site publishes: RSS, Atom, JSON Feed, link feeds.")
     check: CheckConfig = option(factory=CheckConfig, doc="Link checking ('tidings check'); see docs/link-checking.md.")
 
     @property
@@ -308,8 +308,8 @@ def _check_email(config: Config, node: Node, name: str) -> list[Problem]:
     if not 0 < email.smtp.port < 65536:
         bad(("email", "smtp", "port"), "'email.smtp.port' must be between 1 and 65535")
     for key in ("entries", "links", "section_entries"):
-        if getattr(config.feeds, key) < 1:
-            bad(("feeds", key), f"'feeds.{key}' must be at least 1")
+        if getattr(config.syndication, key) < 1:
+            bad(("syndication", key), f"'syndication.{key}' must be at least 1")
     return problems
 
 

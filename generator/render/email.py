@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import css_inline
 from markupsafe import Markup

@@ -3,12 +3,12 @@
 Outputs:
 
 - ``/feed.xml`` (RSS 2.0), ``/atom.xml`` (Atom 1.0), ``/feed.json`` (JSON Feed
-  1.1): the latest ``feeds.entries`` issues, full content.
+  1.1): the latest ``syndication.entries`` issues, full content.
 - ``/links.xml`` (RSS) and ``/links.json`` (JSON Feed): every curated item as
   its own entry (title, commentary, the link, the issue it was in), newest
-  first, at most ``feeds.links``. Other producers (digests) add entries by
-  putting :class:`FeedEntry` values in ``ctx.extra["link_entries"]`` before
-  rendering; :func:`links_feed` merges them by date.
+  first, at most ``syndication.links``, together with every link of the frozen
+  weekly digests (:func:`generator.render.digests.digest_link_entries`);
+  :func:`links_feed` merges them by date.
 - ``/sections/<kind>/feed.xml``: the newest items of each section kind.
 
 Ids are ``tag:`` URIs (RFC 4151) from the site's host, the issue's date and
@@ -26,11 +26,12 @@ from typing import Callable, Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from ..content.archive import KindEntry
-from ..content.issues import parse_date
+from ..content.metadata import parse_date
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
 from . import paths
+from .digests import digest_link_entries
 from .email import absolutize
 from .feedformats import Feed, FeedEntry, to_atom, to_json_feed, to_rss
 
@@ -79,7 +80,7 @@ def issue_entry(ctx: RenderContext, issue: Issue) -> FeedEntry:
     absolute: Callable[[str], str] = ctx.env.filters["absolute"]
     url = absolute(paths.issue_path(issue))
     content = ""
-    if ctx.site.config.feeds.full_content:
+    if ctx.site.config.syndication.full_content:
         content = absolutize(ctx.env.get_template("feeds/issue.html").render(issue=issue).strip(), url)
     return FeedEntry(
         id=_tag_id(ctx, issue, f"issues/{issue.slug}"),
@@ -172,7 +173,7 @@ class FeedsProducer:
     def issues_feed(self, ctx: RenderContext, self_path: str) -> Feed:
         config = ctx.site.config
         base = self._envelope(ctx, config.title, config.description, "/", self_path)
-        entries = tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.feeds.entries])
+        entries = tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries])
         return Feed(**{**_fields(base), "entries": entries})
 
     def link_entries(self, ctx: RenderContext, limit: int) -> list[FeedEntry]:
@@ -185,16 +186,15 @@ class FeedsProducer:
 
     def links(self, ctx: RenderContext, self_path: str) -> Feed:
         config = ctx.site.config
-        limit = config.feeds.links
+        limit = config.syndication.links
         base = self._envelope(ctx, f"{config.title}: every link", f"Every link featured in {config.title}, newest first.", paths.links_path(), self_path)
-        extra: Sequence[FeedEntry] = ctx.extra.get("link_entries", ())
-        return links_feed(base, [*self.link_entries(ctx, limit), *extra], limit)
+        return links_feed(base, [*self.link_entries(ctx, limit), *digest_link_entries(ctx)], limit)
 
     def section(self, ctx: RenderContext, kind: str) -> Feed:
         config = ctx.site.config
         name = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
         base = self._envelope(ctx, f"{config.title}: {name}", f"Every item from the {name} sections of {config.title}.", paths.kind_path(kind), section_feed_path(kind))
-        chosen: Sequence[KindEntry] = ctx.archive.kinds.get(kind, ())[: config.feeds.section_entries]
+        chosen: Sequence[KindEntry] = ctx.archive.kinds.get(kind, ())[: config.syndication.section_entries]
         return Feed(**{**_fields(base), "entries": tuple(item_entry(ctx, e.issue, e.item) for e in chosen)})
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:

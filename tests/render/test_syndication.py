@@ -56,7 +56,7 @@ def test_rss_follows_rss_2_0(public: Path) -> None:
     self_link = channel.find(f"{ATOM}link")
     assert self_link is not None and self_link.get("rel") == "self" and self_link.get("href") == "https://news.example.org/feed.xml"
     items = channel.findall("item")
-    assert [i.findtext("title") for i in items] == ["Incidents and ünïcode", "Observability < hype"]  # feeds.entries: 2
+    assert [i.findtext("title") for i in items] == ["Incidents and ünïcode", "Observability < hype"]  # syndication.entries: 2
     guids = [i.findtext("guid") for i in items]
     assert len(set(guids)) == len(guids)
     for item in items:
@@ -122,7 +122,7 @@ def test_links_feeds_list_every_curated_item_newest_first(public: Path) -> None:
     doc = _json(public / "links.json")
     _check_json_feed(doc, "https://news.example.org/links.json")
     items = doc["items"]
-    assert len(items) == 8  # feeds.links caps it
+    assert len(items) == 8  # syndication.links caps it
     dates = [i["date_published"] for i in items]
     assert dates == sorted(dates, reverse=True)
     first = items[0]
