@@ -34,6 +34,7 @@ from .content.archive import Archive, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
+from .linkfiles import load_link_files
 from .model import Issue, Page
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
@@ -317,7 +318,10 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
     env = make_environment(site, assets)
-    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra={"digests": load_site_digests(site)})
+    links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
+    env.globals["link_gone"] = links.gone
+    extra = {"digests": load_site_digests(site), "linkstatus": links}
+    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
     if site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
         ctx.extra["search_path"] = SEARCH_PATH
     return ctx
