@@ -84,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per page and preset; the median is reported (default 3)")
     parser.add_argument("--presets", default="mobile,desktop", help="comma-separated: mobile, desktop")
+    parser.add_argument("--pages", default="home,issue", help="comma-separated: home, issue")
     options = parser.parse_args()
     command = lighthouse_command()
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,8 @@ def main() -> int:
 
             archive = build_archive(load_content(site).issues, include_drafts=False, now=datetime.now().astimezone())
             assert archive.latest is not None, "the example newsletter has no published issue"
-            pages = {"home": "/", "issue": paths.issue_path(archive.latest)}
+            known = {"home": "/", "issue": paths.issue_path(archive.latest)}
+            pages = {name: known[name] for name in options.pages.split(",")}
             for preset in options.presets.split(","):
                 for name, path in pages.items():
                     runs = [run_once(command, origin + path, preset, REPORTS / f"{name}-{preset}-{i}.json") for i in range(options.runs)]
