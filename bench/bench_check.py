@@ -5,8 +5,8 @@
 What it does (all on 127.0.0.1; the fake web runs in its own process and
 plays 100 hosts on 127.0.0.1 … 127.0.0.100, answering after 50 ms):
 
-1. engine, cold: 1,000 unique URLs with the default settings (16 in flight,
-   2 per host, 0.25 s between starts on a host). The floor is
+1. engine, cold: 1,000 unique URLs with the default settings (32 in flight,
+   2 per host, 0.1 s between starts on a host). The floor is
    max(URLs × latency ÷ min(concurrency, hosts × per_host), URLs per host × interval).
 2. the server's own count of the most requests ever in flight per host.
 3. ``tidings check`` on a site whose issue holds the same 1,000 links: cold,

@@ -2,19 +2,21 @@
 
 The default scope is what the editor is about to send: the newest issue,
 draft or not. ``tidings check 528`` (a number, slug or file) picks one issue;
-``--all`` takes every issue and every standalone page. Links silenced with the
+``--all`` takes every issue, every standalone page and every frozen digest. Links silenced with the
 ``<!-- tidings: nocheck -->`` marker are set apart here, so neither the lint
 nor the network ever sees them.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .build import Content
 from .config import Site
+from .content.digests import load_digests
 from .content.frontmatter import HeaderError, split_header
 from .content.markdown import LINK_NODES, Node, parse
 from .errors import ContentError, Problem, SourcePos
@@ -22,7 +24,7 @@ from .lint import silenced_lines
 from .model import Issue, Link
 from .urls import host_of, normalize_url
 
-__all__ = ["Scope", "page_links", "select_scope"]
+__all__ = ["Scope", "page_links", "select_scope", "digest_links"]
 
 
 @dataclass(slots=True)
@@ -59,7 +61,21 @@ def select_scope(site: Site, content: Content, target: str | None, *, everything
             lines = _silenced(site, page.source_path, scope)
             for link in page_links(page.source_path, scope.texts[page.source_path]):
                 (scope.silenced.append(link) if link.pos.line in lines else scope.links.append((link, None)))
+        for link in digest_links(site):
+            scope.links.append((link, None))
     return scope
+
+
+def digest_links(site: Site) -> list[Link]:
+    """Every link of the frozen weekly digests, at the line of its url in the digest file."""
+    links: list[Link] = []
+    for digest in load_digests(site.root, site.config.fetch.digests_dir, site.config.zone):
+        for entry in digest.entries:
+            links.append(
+                Link(url=entry.href, key=normalize_url(entry.href), text=html.unescape(str(entry.title)), host=entry.host,
+                     pos=SourcePos(digest.source_path, entry.line))
+            )
+    return links
 
 
 def _silenced(site: Site, rel: str, scope: Scope) -> set[int]:

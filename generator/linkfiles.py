@@ -31,7 +31,7 @@ import yaml
 from .content.archive import Archive
 from .errors import ConfigError, Problem, SourcePos
 from .model import Html, Link
-from .schema import YamlSyntaxError, option, parse_yaml, validate
+from .schema import load_validated, option
 from .urls import normalize_url
 
 __all__ = [
@@ -84,23 +84,19 @@ class PageMeta:
 
 
 def _read(root: Path, name: str, schema: Any) -> dict[str, Any]:
-    path = root / name
     try:
-        text = path.read_text("utf-8")
+        data = (root / name).read_bytes()
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(SourcePos(name), f"cannot read: {exc}")]) from None
-    try:
-        node = parse_yaml(text, name)
-    except YamlSyntaxError as exc:
-        raise ConfigError([exc.problem]) from None
-    value, problems = validate(dict[str, schema], node, name)  # type: ignore[valid-type]
-    for key in value or {}:
-        if not key.startswith(("http://", "https://")):
-            line = node.value[key][0] if isinstance(node.value, dict) else 0
-            problems.append(Problem(SourcePos(name, line), f"{key!r} is not an http(s) URL"))
-    if problems or value is None:
+    except OSError as exc:
+        raise ConfigError([Problem(SourcePos(name), f"cannot read: {exc.strerror}")]) from None
+    value, node = load_validated(dict[str, schema], data, name, ConfigError)  # type: ignore[valid-type]
+    problems = [
+        Problem(SourcePos(name, node.value[key][0]), f"{key!r} is not an http(s) URL")
+        for key in value
+        if not key.startswith(("http://", "https://"))
+    ]
+    if problems:
         raise ConfigError(problems)
     return {normalize_url(k): v for k, v in value.items()}
 

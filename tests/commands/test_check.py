@@ -174,14 +174,21 @@ def test_all_records_dead_links_and_build_marks_them(make_site: SiteFactory, web
             "tidings.yaml": CONFIG,
             "content/issues/1.md": issue(1, "2024-01-05", body),
             "content/pages/about.md": f"---\ntitle: About\n---\n\nSee [us]({base}/ok/about).\n",
+            "content/digests/2024-w01.yaml": (
+                "title: Links of week 1\nstart: '2024-01-01'\nend: '2024-01-07'\nentries:\n"
+                f"  - title: From a feed\n    url: {base}/ok/digest\n  - title: Gone from a feed\n    url: {base}/status/404\n"
+            ),
         },
     )
     assert run(root, "--all") == 1
+    out = capsys.readouterr().out
+    assert web.hits("127.0.0.1", "/ok/digest") == 1  # digest links are checked with --all
+    assert "content/digests/2024-w01.yaml:8:" in out  # a broken digest link is reported at its line
     dead_file = root / "content/linkstatus.yaml"
     assert dead_file.read_text().rstrip().endswith("\n{}")  # one failure is not death yet
     assert web.hits("127.0.0.1", "/ok/about") == 1  # pages are checked with --all
     assert run(root, "--all") == 1
-    assert "content/linkstatus.yaml: written (1 dead link)" in capsys.readouterr().out
+    assert "content/linkstatus.yaml: written (2 dead links)" in capsys.readouterr().out  # the issue's and the digest's
     dead = dead_file.read_text()
     assert f"{base}/status/410:" in dead and "reason: HTTP 410 Gone" in dead and "failures: 2" in dead
     meta = (root / "content/linkmeta.yaml").read_text()
@@ -200,5 +207,7 @@ def test_all_records_dead_links_and_build_marks_them(make_site: SiteFactory, web
 
     # fixed on the web: the next full run drops it from the file
     (root / "content/issues/1.md").write_text(issue(1, "2024-01-05", body.replace("/status/410", "/ok/back")), "utf-8")
+    digest = root / "content/digests/2024-w01.yaml"
+    digest.write_text(digest.read_text().replace("/status/404", "/ok/digest-2"), "utf-8")
     assert run(root, "--all") == 0
     assert "/status/410" not in dead_file.read_text()
