@@ -17,6 +17,7 @@ from ..content.digests import Digest, load_digests
 from ..plan import Output, RenderContext
 from ..sanitize import SafeHtml
 from . import paths
+from .views import pages_nav
 
 __all__ = ["DigestProducer", "load_site_digests", "digests_of", "digest_feed_items", "DigestFeedItem"]
 
@@ -56,6 +57,10 @@ class DigestProducer:
         out = [Output(paths.output_file(paths.digests_path()), self.name, "index")]
         out += [Output(paths.output_file(paths.digest_path(d.slug)), self.name, "digest", d.slug, d.source_path) for d in digests]
         return out
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        # digest pages show the digests (ctx.extra, tracked by the build) and the site navigation
+        return {"view:nav": pages_nav(ctx.pages)}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         digests = digests_of(ctx)
