@@ -273,7 +273,10 @@ def input_places(site: Site) -> list[Path]:
 
 def producers_for(site: Site) -> list[Producer]:
     """The output producers of a build, in the order their outputs are planned."""
-    return [SiteProducer(), AssetProducer(), DigestProducer()]
+    from .render.email import EmailProducer
+    from .render.syndication import FeedsProducer
+
+    return [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer()]
 
 
 # ---------------------------------------------------------------- rendering

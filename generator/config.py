@@ -22,13 +22,16 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError, Problem, SourcePos
-from .schema import Node, YamlSyntaxError, option, parse_yaml, validate
+from .schema import Node, load_validated, option
 
 __all__ = [
     "CONFIG_FILE",
     "Author",
     "FetchConfig",
     "SectionKind",
+    "EmailConfig",
+    "SmtpConfig",
+    "SyndicationConfig",
     "Config",
     "Site",
     "DEFAULT_SECTION_KINDS",
@@ -64,6 +67,50 @@ DEFAULT_SECTION_KINDS: dict[str, SectionKind] = {
     "events": SectionKind(keywords=("events", "event", "meetups", "conferences", "webinars"), title="Events"),
     "jobs": SectionKind(keywords=("jobs", "job", "hiring", "careers"), title="Jobs"),
 }
+
+
+SmtpSecurity = Literal["starttls", "tls", "none"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpConfig:
+    """The mail server ``tidings send`` talks to; the password never lives in the file."""
+
+    host: str = option("localhost", doc="SMTP server host name.")
+    port: int = option(587, doc="SMTP port (587 for STARTTLS, 465 for TLS, 25 for none).")
+    security: SmtpSecurity = option("starttls", doc="'starttls' (upgrade after connecting), 'tls' (TLS from the start) or 'none'.")
+    user: str = option("", doc="Login name; empty means no login.")
+    password_env: str = option("TIDINGS_SMTP_PASSWORD", doc="Environment variable holding the password.")
+    timeout: float = option(30.0, doc="Seconds to wait for the server before giving up on a connection.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailConfig:
+    """The email edition and its sending (see docs/email.md)."""
+
+    from_name: str = option("", doc="Sender name; defaults to the newsletter's title.")
+    from_address: str = option("", doc="Sender address; defaults to author.email, else newsletter@<host of base_url>.")
+    reply_to: str = option("", doc="Where replies go, if not to the sender.")
+    list_id: str = option("", doc="Stable List-Id (a dotted name); defaults to <title slug>.<host of base_url>.")
+    unsubscribe_url: str = option(
+        "", doc="https URL that unsubscribes one reader; '{{subscriber}}' in it is replaced per recipient."
+    )
+    unsubscribe_mailto: str = option("", doc="Address that unsubscribes the sender of a mail sent to it.")
+    one_click: bool = option(True, doc="Announce RFC 8058 one-click unsubscribe (the URL must accept a POST).")
+    postal_address: str = option("", doc="The sender's postal address or identity line, shown in the footer.")
+    subject: str = option("{title}", doc="Subject line; {title}, {number} and {site} are filled in.")
+    rate: float = option(5.0, doc="Messages per second when sending to a list (0 = no limit).")
+    smtp: SmtpConfig = option(factory=SmtpConfig, doc="The mail server.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyndicationConfig:
+    """The site's subscription feeds (see docs/syndication.md)."""
+
+    entries: int = option(20, doc="Issues in /feed.xml, /atom.xml and /feed.json (newest first).")
+    links: int = option(500, doc="Entries in the link feeds /links.xml and /links.json.")
+    section_entries: int = option(50, doc="Items in each per-section feed /sections/<kind>/feed.xml.")
+    full_content: bool = option(True, doc="Put each issue's full text in the feeds, not only its summary.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +152,8 @@ class Config:
     recent_issues: int = option(10, doc="How many recent issues the home page lists under the latest one.")
     page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
     fetch: FetchConfig = option(factory=FetchConfig, doc="Feed fetching (tidings fetch, inbox, digest).")
+    email: EmailConfig = option(factory=EmailConfig, doc="The email edition and sending over SMTP.")
+    syndication: SyndicationConfig = option(factory=SyndicationConfig, doc="The feeds the site publishes: RSS, Atom, JSON Feed, link feeds.")
 
     @property
     def section_kinds(self) -> dict[str, SectionKind]:
@@ -159,24 +208,9 @@ def load_site(root: Path | str = ".", *, overrides: dict[str, object] | None = N
         raise ConfigError.single(name, 0, f"no {CONFIG_FILE} here; run 'tidings init' or change directory") from None
     except OSError as exc:
         raise ConfigError.single(name, 0, f"cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError.single(name, line, "not valid UTF-8") from None
-    try:
-        node = parse_yaml(text, name)
-    except YamlSyntaxError as exc:
-        raise ConfigError([exc.problem]) from None
-    if overrides:
-        if not isinstance(node.value, dict):
-            node = Node({}, 1)
-        for key, value in overrides.items():
-            node.value[key] = (0, Node(value, 0))
-    config, problems = validate(Config, node, name)
-    if config is not None:
-        problems.extend(_check_values(config, node, name))
-    if problems or config is None:
+    config, node = load_validated(Config, raw, name, ConfigError, overrides=overrides)
+    problems = _check_values(config, node, name)
+    if problems:
         raise ConfigError(problems)
     return Site(root=root.resolve(), config=config, fingerprint=hashlib.sha256(raw).hexdigest())
 
@@ -204,10 +238,45 @@ def _check_values(config: Config, node: Node, name: str) -> list[Problem]:
         bad("recent_issues", "'recent_issues' must not be negative")
     if config.page_size < 1:
         bad("page_size", "'page_size' must be at least 1")
+    problems.extend(_check_email(config, node, name))
     for kind, spec in config.sections.items():
         if not kind.isidentifier() or not kind.islower():
             bad("sections", f"section kind {kind!r} must be a lower-case word (letters, digits, underscores)")
         keywords = spec.keywords if isinstance(spec, SectionKind) else spec
         if not keywords:
             bad("sections", f"section kind {kind!r} needs at least one keyword")
+    return problems
+
+
+def _line_at(node: Node, *keys: str) -> int:
+    """The line of a nested key (e.g. email → smtp → port), or of its nearest parent."""
+    line = node.line
+    for key in keys:
+        if not isinstance(node.value, dict) or key not in node.value:
+            break
+        line, node = node.value[key]
+    return line
+
+
+def _check_email(config: Config, node: Node, name: str) -> list[Problem]:
+    """The email and feed settings' value rules, each reported at its key's line."""
+    problems: list[Problem] = []
+
+    def bad(keys: tuple[str, ...], message: str) -> None:
+        problems.append(Problem(SourcePos(name, _line_at(node, *keys)), message))
+
+    email = config.email
+    if email.unsubscribe_url and not email.unsubscribe_url.startswith("https://"):
+        bad(("email", "unsubscribe_url"), "'email.unsubscribe_url' must be an https:// URL")
+    for key in ("from_address", "reply_to", "unsubscribe_mailto"):
+        value = getattr(email, key)
+        if value and ("@" not in value or any(c.isspace() or c in "<>," for c in value) or value.startswith("mailto:")):
+            bad(("email", key), f"'email.{key}' must be a plain address like news@example.org")
+    if email.rate < 0:
+        bad(("email", "rate"), "'email.rate' must not be negative")
+    if not 0 < email.smtp.port < 65536:
+        bad(("email", "smtp", "port"), "'email.smtp.port' must be between 1 and 65535")
+    for key in ("entries", "links", "section_entries"):
+        if getattr(config.syndication, key) < 1:
+            bad(("syndication", key), f"'syndication.{key}' must be at least 1")
     return problems

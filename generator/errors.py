@@ -26,6 +26,7 @@ __all__ = [
     "ConfigError",
     "ContentError",
     "BuildError",
+    "decode_text",
 ]
 
 
@@ -81,3 +82,11 @@ class ContentError(TidingsError):
 
 class BuildError(TidingsError):
     """The site cannot be planned, rendered or written."""
+
+
+def decode_text(data: bytes, path: str, error: type[TidingsError]) -> str:
+    """The UTF-8 text of a file's bytes; otherwise ``error`` naming the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error([Problem(SourcePos(path, data[: exc.start].count(b"\n") + 1), "not valid UTF-8 text")]) from None

@@ -21,9 +21,9 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from .errors import Problem, SourcePos
+from .errors import Problem, SourcePos, TidingsError, decode_text
 
-__all__ = ["option", "Node", "parse_yaml", "plain", "validate", "REQUIRED", "describe", "YamlSyntaxError"]
+__all__ = ["option", "Node", "parse_yaml", "plain", "validate", "load_validated", "REQUIRED", "describe", "YamlSyntaxError"]
 
 T = TypeVar("T")
 
@@ -119,6 +119,32 @@ def plain(node: Node) -> Any:
     if isinstance(node.value, list):
         return [plain(v) for v in node.value]
     return node.value
+
+
+def load_validated(
+    schema: type[T], data: bytes, path: str, error: type[TidingsError], *, overrides: dict[str, Any] | None = None
+) -> tuple[T, Node]:
+    """Decode, parse and validate a settings file's bytes in one step.
+
+    Raises ``error`` (a TidingsError subclass) with every problem: bad UTF-8
+    (with its line), YAML syntax, or schema violations. ``overrides`` replace
+    top-level keys (the preview server's base URL, for example). Returns the
+    instance and the node tree, for checks that need a key's line.
+    """
+    text = decode_text(data, path, error)
+    try:
+        node = parse_yaml(text, path)
+    except YamlSyntaxError as exc:
+        raise error([exc.problem]) from None
+    if overrides:
+        if not isinstance(node.value, dict):
+            node = Node({}, 1)
+        for key, value in overrides.items():
+            node.value[key] = (node.line, Node(value, node.line))
+    instance, problems = validate(schema, node, path)
+    if instance is None:
+        raise error(problems)
+    return instance, node
 
 
 def validate(schema: type[T], node: Node, path: str, *, where: str = "") -> tuple[T | None, list[Problem]]:

@@ -45,6 +45,14 @@ Tools
 """
 
 
+FEEDS = ["atom.xml", "feed.json", "feed.xml", "links.json", "links.xml"]  # all eight issues fit in every feed
+
+
+def pages(report: BuildReport) -> list[str]:
+    """The rendered web pages (not feeds, email editions or the sitemap)."""
+    return [p for p in report.rendered_paths if p.endswith(".html") and not p.startswith("email/")]
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -110,12 +118,15 @@ def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path) -> Non
     (issues / "004.md").write_text(issue(4, news=" Now with more detail."), encoding="utf-8")
     r = b.step()
     assert r.parsed == 1
-    assert r.rendered_paths == ["issues/4/index.html", "sections/news/page/3/index.html"]
+    assert pages(r) == ["issues/4/index.html", "sections/news/page/3/index.html"]
+    assert [p for p in r.rendered_paths if p.startswith("email/")] == ["email/4.eml", "email/4.html", "email/4.txt"]
+    assert [p for p in r.rendered_paths if p in FEEDS] == FEEDS
+    assert len(r.rendered_paths) == 12  # + the news and tools section feeds, which show issue 4's items
 
     # its title: also both neighbours (prev/next titles), its year, its tag and section pages, the home page's list
     (issues / "004.md").write_text(issue(4, title="Four, renamed", news=" Now with more detail."), encoding="utf-8")
     r = b.step()
-    assert r.rendered_paths == [
+    assert pages(r) == [
         "archive/2024/index.html",
         "index.html",
         "issues/3/index.html",
@@ -126,26 +137,29 @@ def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path) -> Non
         "sections/tools/page/2/index.html",
         "tags/ops/page/2/index.html",  # not tags/cloud: issue 4 is not tagged so
     ]
+    assert len(r.rendered_paths) == 19  # + its 3 email files, 5 feeds and 2 section feeds
 
     # a new latest issue shifts every paginated listing
     (issues / "009.md").write_text(issue(9), encoding="utf-8")
     r = b.step()
     assert r.parsed == 1 and "issues/9/index.html" in r.rendered_paths and "issues/8/index.html" in r.rendered_paths
     assert not {"issues/7/index.html", "about/index.html", "tags/cloud/index.html", "404.html"} & set(r.rendered_paths)
-    assert len(r.rendered_paths) == 29  # home, archive, year, 2 issues, 9 link pages, 8 section pages, sitemap, 4 tag pages
+    assert len(pages(r)) == 28  # home, archive, year, 2 issues, 9 link pages, 10 section pages, 4 tag pages
+    assert len(r.rendered_paths) == 39  # + sitemap, 3 email files, 5 feeds, 2 section feeds
 
     # delete an issue: its page goes, its neighbours learn of each other
     (issues / "006.md").unlink()
     r = b.step()
-    assert r.removed == 2 and r.parsed == 0  # its page and the last link-index page
+    assert r.removed == 5 and r.parsed == 0  # its page, its 3 email files and the last link-index page
     assert {"issues/5/index.html", "issues/7/index.html"} <= set(r.rendered_paths)
     assert not {"issues/4/index.html", "issues/8/index.html", "tags/cloud/index.html"} & set(r.rendered_paths)
-    assert len(r.rendered_paths) == 24
+    assert len(pages(r)) == 23 and len(r.rendered_paths) == 31
 
-    # rename a file, same bytes: only its own page is rendered again (its source moved), and its bytes are unchanged
+    # rename a file, same bytes: only its page and email edition are rendered again (their source moved); no bytes change
     (issues / "002.md").rename(issues / "two.md")
     r = b.step()
-    assert r.rendered_paths == ["issues/2/index.html"] and r.written == 0 and r.parsed == 1
+    assert r.rendered_paths == ["email/2.eml", "email/2.html", "email/2.txt", "issues/2/index.html"]
+    assert r.written == 0 and r.parsed == 1
 
     # a template: exactly the pages that use it
     theme = site_root / "themes" / "default" / "templates"

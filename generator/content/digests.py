@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import ContentError, Problem, SourcePos
 from ..sanitize import SafeHtml, safe_href, text_html
-from ..schema import YamlSyntaxError, option, parse_yaml, validate
+from ..schema import load_validated, option
 from ..urls import host_of, slugify
 
 __all__ = ["DigestEntryData", "DigestData", "DigestLink", "Digest", "read_digest", "load_digests", "DIGEST_SUFFIXES"]
@@ -84,17 +84,8 @@ class Digest:
 
 def read_digest(rel: str, data: bytes, zone: ZoneInfo | None = None) -> Digest:
     """Parse and check one digest file; raise ContentError listing every problem."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContentError.single(rel, data[: exc.start].count(b"\n") + 1, "not valid UTF-8") from None
-    try:
-        node = parse_yaml(text, rel)
-    except YamlSyntaxError as exc:
-        raise ContentError([exc.problem]) from None
-    parsed, problems = validate(DigestData, node, rel)
-    if parsed is None:
-        raise ContentError(problems)
+    parsed, node = load_validated(DigestData, data, rel, ContentError)
+    problems: list[Problem] = []
     top = node.value
     start = _day(parsed.start, rel, top["start"][1].line, problems)
     end = _day(parsed.end, rel, top["end"][1].line, problems)

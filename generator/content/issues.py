@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import date as date_type
 from datetime import datetime, time
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from ..config import SectionKind
-from ..errors import ContentError, Problem, SourcePos
+from ..errors import ContentError, Problem, SourcePos, decode_text
 from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
 from ..urls import host_of, normalize_url, slugify, unique_slug
 from .frontmatter import Header, HeaderError, split_header
@@ -77,11 +77,7 @@ class IssueSettings:
 
 def read_issue(path: str, data: bytes, settings: IssueSettings) -> Issue:
     """Parse the bytes of one issue file; raise ContentError listing every problem."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ContentError([Problem(SourcePos(path, line), "not valid UTF-8 text")]) from None
+    text = decode_text(data, path, ContentError)
     return parse_issue_text(path, text, settings, source_hash=hashlib.sha256(data).hexdigest())
 
 

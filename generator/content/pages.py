@@ -10,7 +10,7 @@ import hashlib
 import re
 from pathlib import PurePosixPath
 
-from ..errors import ContentError, Problem, SourcePos
+from ..errors import ContentError, Problem, SourcePos, decode_text
 from ..model import Html, Page
 from ..urls import slugify
 from .frontmatter import HeaderError, split_header
@@ -24,10 +24,7 @@ RESERVED_SLUGS = frozenset({"issues", "archive", "sections", "links", "tags", "a
 
 def read_page(path: str, data: bytes) -> Page:
     """Parse one page file; raise ContentError naming the file and line on bad input."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContentError([Problem(SourcePos(path, data[: exc.start].count(b"\n") + 1), "not valid UTF-8 text")]) from None
+    text = decode_text(data, path, ContentError)
     try:
         header = split_header(text, path)
     except HeaderError as exc:

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from ..errors import ConfigError, Problem, SourcePos
-from ..schema import Node, YamlSyntaxError, option, parse_yaml, validate
+from ..schema import Node, load_validated, option
 from ..urls import slugify
 
 __all__ = [
@@ -110,13 +110,8 @@ def load_subscriptions(root: Path, rel: str = FEEDS_FILE) -> list[Subscription]:
 
 def parse_subscriptions(text: str, rel: str, *, base_dir: Path) -> list[Subscription]:
     """Validate the text of a feeds file; raise ConfigError listing every problem."""
-    try:
-        node = parse_yaml(text, rel)
-    except YamlSyntaxError as exc:
-        raise ConfigError([exc.problem]) from None
-    parsed, problems = validate(FeedsFile, node, rel)
-    if parsed is None:
-        raise ConfigError(problems)
+    parsed, node = load_validated(FeedsFile, text.encode("utf-8"), rel, ConfigError)
+    problems: list[Problem] = []
     nodes = node.value["sources"][1].value if isinstance(node.value, dict) and "sources" in node.value else []
     subs: list[Subscription] = []
     keys: dict[str, int] = {}

@@ -9,17 +9,24 @@ by the sanitiser; the build never fetches.
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ..config import Site
 from ..content.digests import Digest, load_digests
 from ..plan import Output, RenderContext
 from ..sanitize import SafeHtml
 from . import paths
+from .feedformats import FeedEntry
 from .views import pages_nav
 
-__all__ = ["DigestProducer", "load_site_digests", "digests_of", "digest_feed_items", "DigestFeedItem"]
+_TAG = re.compile(r"<[^>]+>")
+
+__all__ = ["DigestProducer", "load_site_digests", "digests_of", "digest_feed_items", "DigestFeedItem", "digest_link_entries"]
 
 
 def load_site_digests(site: Site) -> tuple[Digest, ...]:
@@ -45,6 +52,33 @@ class DigestFeedItem:
 def digest_feed_items(ctx: RenderContext) -> list[DigestFeedItem]:
     """Digests newest first, shaped for a feed entry."""
     return [DigestFeedItem(d.title, paths.digest_path(d.slug), d.date, len(d.entries), d.summary) for d in digests_of(ctx)]
+
+
+def digest_link_entries(ctx: RenderContext) -> list[FeedEntry]:
+    """Every digest link as an entry of the site's link feed (untrusted text stays sanitised)."""
+    absolute = ctx.env.filters["absolute"]
+    host = (urlsplit(ctx.site.config.base_url).hostname or "localhost").lower()
+    entries: list[FeedEntry] = []
+    for digest in digests_of(ctx):
+        page = absolute(paths.digest_path(digest.slug))
+        for link in digest.entries:
+            when = link.date or digest.date
+            key = hashlib.sha256(link.href.encode()).hexdigest()[:16]
+            body = f"{link.excerpt}<p>From <a href=\"{html.escape(page)}\">{digest.title}</a></p>"
+            entries.append(
+                FeedEntry(
+                    id=f"tag:{host},{digest.end.isoformat()}:digests/{digest.slug}/{key}",
+                    title=_plain(link.title),
+                    url=page,
+                    published=when,
+                    updated=when,
+                    summary=_plain(SafeHtml(_TAG.sub("", str(link.excerpt)))),
+                    content_html=body,
+                    external_url=link.href,
+                    categories=("Digest",) + link.tags,
+                )
+            )
+    return entries
 
 
 class DigestProducer:
@@ -74,6 +108,4 @@ class DigestProducer:
 
 
 def _plain(value: SafeHtml) -> str:
-    import html
-
     return html.unescape(str(value))

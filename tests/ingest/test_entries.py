@@ -17,8 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 def seed(prefix: str) -> Path:
     matches = sorted(SEEDS.glob(f"{prefix}_*"))
-    if not matches:
-        pytest.skip("shared seeds are not beside the repository")
+    assert matches, "the shared seeds must be beside the repository (../shared/seeds)"
     return matches[0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,12 +52,19 @@ def test_hostile_feed_reaches_built_pages_inert(tmp_path: Path) -> None:
     assert 'rel="noopener noreferrer nofollow"' in body
     archive = (root / "public" / "archive" / "index.html").read_text(encoding="utf-8")
     assert f'href="/digests/{slug}/"' in archive
+    # Digest links are entries of the site's link feed too, still inert there.
+    feed = json.loads((root / "public" / "links.json").read_text(encoding="utf-8"))
+    digest_items = [i for i in feed["items"] if "Digest" in i.get("tags", [])]
+    assert len(digest_items) == 4
+    assert all(i["url"].endswith(f"/digests/{slug}/") for i in digest_items)
+    assert all(i["external_url"].startswith(("https://evil.example/", server.url("/"))) for i in digest_items)
+    dumped = json.dumps(digest_items).lower()
+    assert "<script" not in dumped and "javascript:" not in dumped and "onerror" not in dumped
 
 
 def test_seed_002_digest_page(tmp_path: Path) -> None:
     seeds = sorted(SEEDS.glob("002_*"))
-    if not seeds:
-        pytest.skip("shared seeds are not beside the repository")
+    assert seeds, "the shared seeds must be beside the repository (../shared/seeds)"
     with running() as server:
         url = server.gzipped("/dev.rss", seeds[0].read_bytes())
         root = write_site(tmp_path / "site", [{"name": "DEV Community", "url": url, "section": "news", "tags": ["devops"]}])

@@ -1,0 +1,1 @@
+"""Email as messages: MIME assembly (message.py) and delivery over SMTP (send.py)."""
