@@ -66,6 +66,7 @@ class BuildOptions:
     durable: bool = True  # fsync before swapping in the new site
     full: bool = False  # ignore the build state and render everything (the state is saved again)
     keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
+    cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
 
 
 @dataclass(slots=True)
@@ -447,7 +448,7 @@ def _build(
         outputs = [o for p in producers.values() for o in p.plan(ctx)]
         check_collisions(outputs)
         report.outputs = len(outputs)
-    staging = Staging(report.output_dir, durable=options.durable)
+    staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later)
     try:
         with timer("diff"):
             fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)

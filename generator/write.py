@@ -75,9 +75,11 @@ class Staging:
     def _remove_leftovers(self) -> None:
         """Staging folders of builds that crashed are removed; live ones are left alone."""
         for old in self.final.parent.glob(f".{self.final.name}.staging-*"):
-            pid = old.name.rsplit("-", 1)[-1]
+            pid, _, trash = old.name.rsplit("-", 1)[-1].partition(".old")
             if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
                 continue
+            if trash and pid == str(os.getpid()):
+                continue  # an old site this process is deleting in the background
             shutil.rmtree(old, ignore_errors=True)
 
     def _parent(self, target: Path) -> None:
