@@ -464,7 +464,8 @@ def _build(
             _check_results([r.problem for r in results if r.problem], links, outputs, _link_positions(archive))
         with timer("commit"):
             planned = {o.path for o in outputs}
-            report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None)
+            written = [r.path for r in results if r.changed]
+            report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None, written=written)
     except BaseException:
         staging.abort()
         raise
