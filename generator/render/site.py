@@ -52,7 +52,7 @@ class SiteProducer:
         ]
         for issue in archive.issues:
             out.append(Output(paths.output_file(paths.issue_path(issue)), self.name, "issue", issue.slug, issue.source_path))
-        for year in archive.by_year():
+        for year in self._cached("by_year", archive.by_year):
             out.append(Output(paths.output_file(paths.year_path(year)), self.name, "archive-year", str(year)))
         for kind in self._kinds(ctx):
             for page in paths.paginate(archive.kinds.get(kind, ()), size, paths.kind_path(kind)):
@@ -107,11 +107,11 @@ class SiteProducer:
         )
 
     def _archive(self, ctx: RenderContext, output: Output) -> str:
-        return self._page(ctx, "archive.html", paths.archive_path(), title="Archive", years=ctx.archive.by_year())
+        return self._page(ctx, "archive.html", paths.archive_path(), title="Archive", years=self._cached("by_year", ctx.archive.by_year))
 
     def _archive_year(self, ctx: RenderContext, output: Output) -> str:
         year = int(output.key)
-        years = ctx.archive.by_year()
+        years = self._cached("by_year", ctx.archive.by_year)
         ordered = list(years)
         index = ordered.index(year)
         return self._page(
@@ -171,7 +171,7 @@ class SiteProducer:
     def _sitemap_entries(self, ctx: RenderContext) -> list[tuple[str, datetime | None]]:
         entries: list[tuple[str, datetime | None]] = [("/", ctx.archive.latest.date if ctx.archive.latest else None)]
         entries += [(paths.issue_path(i), i.date) for i in ctx.archive.issues]
-        entries += [(paths.archive_path(), None)] + [(paths.year_path(y), None) for y in ctx.archive.by_year()]
+        entries += [(paths.archive_path(), None)] + [(paths.year_path(y), None) for y in self._cached("by_year", ctx.archive.by_year)]
         entries += [(paths.kind_path(k), None) for k in self._kinds(ctx)]
         entries += [(paths.links_path(), None), (paths.tags_path(), None)]
         entries += [(paths.tag_path(slug), None) for slug in ctx.archive.tags]
@@ -203,7 +203,7 @@ class SiteProducer:
             deps["view:recent"] = v.cards(archive.issues[1 : 1 + ctx.site.config.recent_issues])
         elif kind == "archive":
             deps["view:years"] = self._cached("years", lambda: digest(*(
-                f"{y}-{m}:{len(issues)}:{issues[0].date.isoformat()}" for y, months in archive.by_year().items() for m, issues in months.items()
+                f"{y}-{m}:{len(issues)}:{issues[0].date.isoformat()}" for y, months in self._cached("by_year", archive.by_year).items() for m, issues in months.items()
             )))
         elif kind == "archive-year":
             years = self._cached("by_year", archive.by_year)
