@@ -43,6 +43,7 @@ from .content.archive import Archive, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
+from .linkfiles import load_link_files
 from .model import Issue, Page
 from .serialize import SCHEMA_VERSION, issue_from_dict, issue_to_dict
 from .plan import Output, Producer, RenderContext, check_collisions
@@ -596,7 +597,9 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     assets = collect_assets(dirs)
     recorder = Recorder()
     env = make_environment(site, assets, on_use=recorder.template, bytecode_dir=site.root / ".tidings" / f"templates-{__version__}")
-    extra = RecordingDict({"digests": load_site_digests(site)}, recorder)
+    links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
+    extra = RecordingDict({"digests": load_site_digests(site), "linkstatus": links}, recorder)
+    env.globals["link_gone"] = lambda link: extra["linkstatus"].gone(link)  # read through extra: recorded
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 

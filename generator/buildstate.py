@@ -439,7 +439,9 @@ class Dependencies:
             if key == Recorder.ALL:
                 self._extra[key] = digest(*(f"{k}={self.extra_key(k)}" for k in sorted(dict.keys(self.extra))))  # type: ignore[arg-type]
             elif dict.__contains__(self.extra, key):  # type: ignore[arg-type]
-                self._extra[key] = value_digest(dict.__getitem__(self.extra, key))  # type: ignore[arg-type]
+                value = dict.__getitem__(self.extra, key)  # type: ignore[arg-type]
+                own = getattr(value, "fingerprint", None)  # a value may say what about it matters
+                self._extra[key] = own() if callable(own) else value_digest(value)
             else:
                 self._extra[key] = "absent"
         return self._extra[key]

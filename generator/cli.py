@@ -21,7 +21,7 @@ from .errors import TidingsError
 __all__ = ["main", "COMMANDS"]
 
 # Module names under generator.commands, in the order `tidings --help` lists them.
-COMMANDS = ("build", "serve", "show", "fetch", "feeds", "inbox", "new", "digest", "email", "send")
+COMMANDS = ("build", "serve", "show", "fetch", "feeds", "inbox", "new", "digest", "email", "send", "check")
 
 
 class _Parser(argparse.ArgumentParser):

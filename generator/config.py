@@ -32,6 +32,7 @@ __all__ = [
     "EmailConfig",
     "SmtpConfig",
     "SyndicationConfig",
+    "CheckConfig",
     "Config",
     "Site",
     "DEFAULT_SECTION_KINDS",
@@ -131,6 +132,34 @@ class FetchConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CheckConfig:
+    """How ``tidings check`` tests links: politeness, what counts as fine, how long results last."""
+
+    user_agent: str = option("", doc="User-Agent header; empty means 'Tidings/<version> (+base_url)'.")
+    timeout: float = option(20.0, doc="Seconds a whole request may take before it counts as timed out.")
+    connect_timeout: float = option(10.0, doc="Seconds to wait for a connection.")
+    concurrency: int = option(32, doc="Requests in flight at once, over all hosts.")
+    per_host: int = option(2, doc="Requests in flight at once to one host.")
+    host_interval: float = option(0.1, doc="Minimum seconds between the starts of two requests to one host.")
+    retries: int = option(2, doc="Extra attempts after a timeout, a dropped connection or a 5xx answer.")
+    retry_backoff: float = option(1.0, doc="Seconds before the first retry; doubled for each further one.")
+    max_retry_after: float = option(60.0, doc="Longest Retry-After (429/503) honoured; a longer one makes the link 'rate-limited'.")
+    max_body: int = option(2_000_000, doc="Bytes of a page read at most (for #fragments and page titles).")
+    fragments: bool = option(True, doc="Check that a link's #fragment exists on the page.")
+    metadata: bool = option(True, doc="Read the head of featured pages (GET) to learn title and description for the link index.")
+    accept: tuple[int, ...] = option((), doc="Extra HTTP status codes that count as fine (e.g. [403, 999]).")
+    exclude: tuple[str, ...] = option((), doc="Regular expressions; a matching URL is not checked.")
+    headers: dict[str, dict[str, str]] = option(
+        factory=dict, doc="Extra request headers by host name (also applies to its sub-domains)."
+    )
+    cache_days: float = option(7.0, doc="Days a successful result is reused without a new request (0: always re-check).")
+    dead_after_runs: int = option(3, doc="Consecutive failed runs after which 'check --all' lists a link as dead (0: off).")
+    dead_after_days: float = option(0.0, doc="Days of continuous failure after which a link is listed as dead (0: off).")
+    duplicate_window: int = option(8, doc="Offline lint: warn when a link was featured in one of this many previous issues.")
+    allow_private: bool = option(False, doc="Allow requests to private, loopback and link-local addresses.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything ``tidings.yaml`` may say; see docs/configuration.md."""
 
@@ -154,6 +183,7 @@ class Config:
     fetch: FetchConfig = option(factory=FetchConfig, doc="Feed fetching (tidings fetch, inbox, digest).")
     email: EmailConfig = option(factory=EmailConfig, doc="The email edition and sending over SMTP.")
     syndication: SyndicationConfig = option(factory=SyndicationConfig, doc="The feeds the site publishes: RSS, Atom, JSON Feed, link feeds.")
+    check: CheckConfig = option(factory=CheckConfig, doc="Link checking ('tidings check'); see docs/link-checking.md.")
 
     @property
     def section_kinds(self) -> dict[str, SectionKind]:
@@ -239,6 +269,7 @@ def _check_values(config: Config, node: Node, name: str) -> list[Problem]:
     if config.page_size < 1:
         bad("page_size", "'page_size' must be at least 1")
     problems.extend(_check_email(config, node, name))
+    problems.extend(_check_check(config.check, node, name))
     for kind, spec in config.sections.items():
         if not kind.isidentifier() or not kind.islower():
             bad("sections", f"section kind {kind!r} must be a lower-case word (letters, digits, underscores)")
@@ -279,4 +310,39 @@ def _check_email(config: Config, node: Node, name: str) -> list[Problem]:
     for key in ("entries", "links", "section_entries"):
         if getattr(config.syndication, key) < 1:
             bad(("syndication", key), f"'syndication.{key}' must be at least 1")
+    return problems
+
+
+def _check_check(check: CheckConfig, root: Node, name: str) -> list[Problem]:
+    """Value checks for the ``check:`` block (positive limits, valid patterns)."""
+    import re
+
+    node = root.value.get("check", (0, root))[1] if isinstance(root.value, dict) else root
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(SourcePos(name, _line_of(node, key)), message))
+
+    for key in ("concurrency", "per_host"):
+        if getattr(check, key) < 1:
+            bad(key, f"'check.{key}' must be at least 1")
+    for key in ("timeout", "connect_timeout"):
+        if getattr(check, key) <= 0:
+            bad(key, f"'check.{key}' must be more than 0 seconds")
+    for key in ("host_interval", "retry_backoff", "max_retry_after", "cache_days", "dead_after_days"):
+        if getattr(check, key) < 0:
+            bad(key, f"'check.{key}' must not be negative")
+    for key in ("retries", "dead_after_runs", "duplicate_window"):
+        if getattr(check, key) < 0:
+            bad(key, f"'check.{key}' must not be negative")
+    if check.max_body < 1024:
+        bad("max_body", "'check.max_body' must be at least 1024 bytes")
+    for code in check.accept:
+        if not 100 <= code <= 999:
+            bad("accept", f"'check.accept' holds {code}, which is not an HTTP status code")
+    for pattern in check.exclude:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            bad("exclude", f"'check.exclude' pattern {pattern!r} is not a valid regular expression: {exc}")
     return problems

@@ -52,8 +52,9 @@ class Producer(Protocol):
     producer may also define ``fingerprint(ctx, output) -> dict[str, str]``:
     dependency keys mapped to fingerprints of everything the output shows
     (see :mod:`generator.render.views`); templates, ``ctx.extra`` reads and the
-    configuration are tracked by the build itself. Without it, the output is
-    rendered again whenever any issue or page changes.
+    configuration are tracked by the build itself (an ``extra`` value may
+    define ``fingerprint() -> str`` to say which of its parts matter). Without
+    it, the output is rendered again whenever any issue or page changes.
     """
 
     name: str

@@ -2,22 +2,30 @@
 
 With ``--picks`` the entries picked in the inbox become items in their
 suggested sections: title, link and the excerpt as a placeholder commentary
-for the editor to rewrite. Feed text is untrusted and the issue file is
-trusted Markdown, so every piece of it is escaped on the way in.
+for the editor to rewrite. A pick without a usable title or excerpt gets the
+ones its page gave ``tidings check`` (page metadata). Feed and page text is
+untrusted and the issue file is trusted Markdown, so every piece of it is
+escaped on the way in.
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
+import dataclasses
 import re
 import sys
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 
 from ..build import issue_files, load_content
-from ..config import Config, load_site
+from ..config import Config, Site, load_site
 from ..ingest.state import StoredEntry, open_fetch_store
+from ..linkfiles import read_link_meta
+from ..linkstore import LinkStore
 from ..sanitize import safe_href
+from ..store import Store
+from ..urls import normalize_url
 from ..write import write_atomic
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
@@ -46,6 +54,36 @@ def next_date(last: date | None, cadence: str, today: date) -> date:
         return last + timedelta(days=14)
     year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
     return date(year, month, min(last.day, calendar.monthrange(year, month)[1]))
+
+
+def with_page_metadata(picks: list[StoredEntry], pages: Mapping[str, tuple[str, str]]) -> list[StoredEntry]:
+    """Fill a pick's missing title (or one that is just its URL) and empty excerpt from what its page says.
+
+    ``pages`` maps a normalised URL to (title, description), as learned by ``tidings check``.
+    """
+    filled = []
+    for entry in picks:
+        title, description = pages.get(normalize_url(entry.url), ("", ""))
+        changes: dict[str, str] = {}
+        if title and (not entry.title.strip() or entry.title.strip() in (entry.url, entry.link)):
+            changes["title"] = title
+        if description and not entry.excerpt.strip():
+            changes["excerpt"] = description
+        filled.append(dataclasses.replace(entry, **changes) if changes else entry)
+    return filled
+
+
+def page_metadata(site: Site) -> dict[str, tuple[str, str]]:
+    """(title, description) by URL: the committed content/linkmeta.yaml, overlaid by the link-check store."""
+    pages = {key: (meta.title, meta.description) for key, meta in read_link_meta(site.root).items()}
+    store = Store.open(site.path(site.config.fetch.store))
+    try:
+        for key, meta in LinkStore(store).meta().items():
+            if meta.title or meta.description:
+                pages[key] = (meta.title, meta.description)
+    finally:
+        store.close()
+    return pages
 
 
 def issue_text(config: Config, number: int, when: date, picks: list[StoredEntry]) -> str:
@@ -114,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         if not picks:
             print("tidings new: no picked entries; pick some with 'tidings inbox pick ID…'", file=sys.stderr)
             return 1
+        picks = with_page_metadata(picks, page_metadata(site))
     write_atomic(path, issue_text(site.config, number, when, picks).encode("utf-8"))
     extra = f" with {len(picks)} picked entries" if picks else ""
     print(f"wrote {site.relative(path)} (issue #{number}, {when.isoformat()}, draft){extra}")

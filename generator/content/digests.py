@@ -57,6 +57,7 @@ class DigestLink:
     section: str
     tags: tuple[str, ...]
     excerpt: SafeHtml
+    line: int = 0  # where its url is written in the digest file (for the link checker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def read_digest(rel: str, data: bytes, zone: ZoneInfo | None = None) -> Digest:
             DigestLink(
                 title=text_html(raw.title or href), href=href, host=host_of(href), source=text_html(raw.source),
                 date=when, section=raw.section, tags=tuple(slugify(t) for t in raw.tags if slugify(t)),
-                excerpt=text_html(raw.excerpt),
+                excerpt=text_html(raw.excerpt), line=line("url"),
             )
         )
     if problems or start is None or end is None:

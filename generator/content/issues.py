@@ -29,35 +29,38 @@ import hashlib
 import html as htmllib
 import re
 from dataclasses import dataclass, field
-from datetime import date as date_type
-from datetime import datetime, time
-from pathlib import PurePosixPath
-from typing import Any, Iterable
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from ..config import SectionKind
 from ..errors import ContentError, Problem, SourcePos, decode_text
 from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
 from ..urls import host_of, normalize_url, slugify, unique_slug
-from .frontmatter import Header, HeaderError, split_header
+from .frontmatter import HeaderError, split_header
+from .items import (
+    BLOCK_NAMES,
+    BREAKS,
+    dedent_item,
+    first_inline_run,
+    is_link_row,
+    labels_and_title,
+    render_item_body,
+    split_rows,
+    strip_br_suffix,
+    strip_trailing_breaks,
+    with_labels,
+)
+from .metadata import read_meta
 from .markdown import LINK_NODES, Document, Node, parse, plain_text, render, render_inline
 
-__all__ = ["read_issue", "parse_issue_text", "IssueSettings", "parse_date", "GENERAL_KIND"]
+__all__ = ["read_issue", "parse_issue_text", "IssueSettings", "GENERAL_KIND"]
 
 GENERAL_KIND = "general"
 
-_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_NUMBER_IN_TITLE = re.compile(r"#\s*(\d+)\b|\b(?:issue|no\.?|number)\s+(\d+)\b|(?<![\d.])(\d+)\s*$", re.IGNORECASE)
-_NUMBER_IN_NAME = re.compile(r"^(\d+)(?!-\d)(?:\D|$)")
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[-_]?")
 _KIND_SUFFIX = re.compile(r"\s*\{\s*kind\s*=\s*([A-Za-z0-9_-]+)\s*\}\s*$")
 _DECORATION = re.compile(r"^[=\-_*~#.\s]+$")
-_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
-_LABEL = re.compile(r"\[([^\[\]]{1,24})\]")
 _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*?-->\s*)+$", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-_LOOSE_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,153 +91,33 @@ def parse_issue_text(path: str, text: str, settings: IssueSettings, *, source_ha
         header = split_header(text, path)
     except HeaderError as exc:
         raise ContentError([exc.problem]) from None
-    meta = _read_meta(path, header, settings, problems)
+    meta = read_meta(path, header, settings.timezone, problems)
     reader = _BodyReader(path, header.body, header.body_line, settings.kinds, problems)
     intro, sections, outro = reader.read()
     if problems:
         raise ContentError(problems)
     assert meta is not None
-    summary = meta["summary"] or reader.summary or _first_sentence_of(sections)
+    summary = meta.summary or reader.summary or _first_sentence_of(sections)
     return Issue(
-        number=meta["number"],
-        title=meta["title"],
-        date=meta["date"],
-        slug=meta["slug"],
+        number=meta.number,
+        title=meta.title,
+        date=meta.date,
+        slug=meta.slug,
         summary=summary,
         intro=intro,
         sections=sections,
         outro=outro,
-        tags=meta["tags"],
-        draft=meta["draft"],
-        category=meta["category"],
+        tags=meta.tags,
+        draft=meta.draft,
+        category=meta.category,
         source_path=path,
         source_hash=source_hash or hashlib.sha256(text.encode("utf-8")).hexdigest(),
         pos=SourcePos(path, 1),
-        extra=meta["extra"],
+        extra=meta.extra,
     )
 
 
 # ---------------------------------------------------------------- header
-
-
-_KNOWN_KEYS = {"title", "date", "number", "draft", "status", "tags", "summary", "category", "slug"}
-
-
-def _read_meta(path: str, header: Header, settings: IssueSettings, problems: list[Problem]) -> dict[str, Any] | None:
-    meta = header.meta
-    before = len(problems)
-
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(SourcePos(path, header.line_of(key)), message))
-
-    if header.style == "none":
-        problems.append(Problem(SourcePos(path, 1), "missing front matter: start the file with '---', 'title:' and 'date:' lines"))
-        return None
-    title = meta.get("title")
-    if title is None or not str(title).strip():
-        bad("title", "missing 'title' in the header")
-        title = ""
-    title = " ".join(_MD_ESCAPE.sub(r"\1", str(title)).split())
-    when: datetime | None = None
-    if "date" not in meta or meta["date"] in (None, ""):
-        bad("date", "missing 'date' in the header")
-    else:
-        try:
-            when = parse_date(meta["date"], ZoneInfo(settings.timezone))
-        except ValueError:
-            bad("date", f"cannot read date {str(meta['date'])!r}; write it as YYYY-MM-DD or YYYY-MM-DD HH:MM")
-    number: int | None = None
-    raw_number = meta.get("number")
-    if raw_number not in (None, ""):
-        if isinstance(raw_number, int) and not isinstance(raw_number, bool) and raw_number > 0:
-            number = raw_number
-        elif isinstance(raw_number, str) and raw_number.strip().lstrip("#").isdigit() and int(raw_number.strip().lstrip("#")) > 0:
-            number = int(raw_number.strip().lstrip("#"))
-        else:
-            bad("number", f"'number' must be a positive whole number, not {raw_number!r}")
-    else:
-        number = _number_from(title, PurePosixPath(path).stem)
-    draft = meta.get("draft", False)
-    if isinstance(meta.get("status"), str) and meta["status"].strip().lower() == "draft":
-        draft = True
-    if not isinstance(draft, bool):
-        if isinstance(draft, str) and draft.strip().lower() in ("true", "yes", "false", "no"):
-            draft = draft.strip().lower() in ("true", "yes")
-        else:
-            bad("draft", f"'draft' must be true or false, not {draft!r}")
-            draft = False
-    tags = _read_tags(meta.get("tags"))
-    if tags is None:
-        bad("tags", "'tags' must be a list of words or a comma-separated line")
-        tags = ()
-    summary = meta.get("summary")
-    summary = " ".join(_TAG.sub("", str(summary)).split()) if summary else ""
-    category = str(meta["category"]).strip() if meta.get("category") else None
-    if number is not None:
-        slug = str(number)
-    else:
-        slug = slugify(str(meta.get("slug") or "")) or slugify(_DATE_PREFIX.sub("", PurePosixPath(path).stem)) or "issue"
-    extra = tuple(sorted((k, str(v)) for k, v in meta.items() if k not in _KNOWN_KEYS))
-    if len(problems) != before:
-        return None
-    return {
-        "title": title,
-        "date": when,
-        "number": number,
-        "draft": draft,
-        "tags": tags,
-        "summary": summary,
-        "category": category,
-        "slug": slug,
-        "extra": extra,
-    }
-
-
-def parse_date(value: Any, zone: ZoneInfo) -> datetime:
-    """A timezone-aware datetime from a header value; naive times are read in ``zone``."""
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date_type):
-        result = datetime.combine(value, time(0, 0))
-    else:
-        text = str(value).strip()
-        m = _LOOSE_DATE.match(text)
-        if m:  # accept single-digit months and days, as Pelican does ("2020-12-2")
-            text = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}{m.group(4)}"
-        text = text.replace("Z", "+00:00") if text.endswith("Z") else text
-        result = datetime.fromisoformat(text)
-    if result.tzinfo is None:
-        result = result.replace(tzinfo=zone)
-    return result
-
-
-def _number_from(title: str, stem: str) -> int | None:
-    m = _NUMBER_IN_TITLE.search(title)
-    if m:
-        return int(next(g for g in m.groups() if g))
-    m = _NUMBER_IN_NAME.match(stem)
-    if m:
-        return int(m.group(1)) or None
-    return None
-
-
-def _read_tags(value: Any) -> tuple[str, ...] | None:
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        items: Iterable[Any] = value.split(",")
-    elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    tags = []
-    for tag in items:
-        if isinstance(tag, (dict, list)):
-            return None
-        text = str(tag).strip()
-        if text and text not in tags:
-            tags.append(text)
-    return tuple(tags)
 
 
 def _first_sentence_of(sections: tuple[Section, ...]) -> str:
@@ -293,7 +176,6 @@ class _SectionDraft:
 
 _HEADINGS = ("heading", "lheading")
 _LISTS = ("bullet_list", "ordered_list")
-_BREAKS = ("softbreak", "hardbreak")
 
 
 class _BodyReader:
@@ -440,16 +322,16 @@ class _BodyReader:
         if _DECORATION.match("\n".join(source)):
             return None
         line = self._line(block)
-        rows = _split_rows(block.children)
+        rows = split_rows(block.children)
         cut = len(rows)
-        while cut > 0 and _is_link_row(rows[cut - 1]):
+        while cut > 0 and is_link_row(rows[cut - 1]):
             cut -= 1
         commentary: list[Node] = []
         for i, row in enumerate(rows[:cut]):
             if i:
                 commentary.append(Node("softbreak", block.start, block.start))
             commentary.extend(row)
-        commentary = _strip_trailing_breaks(commentary)
+        commentary = strip_trailing_breaks(commentary)
         links_own: list[Link] = []
         for i in range(cut, len(rows)):
             links_own.extend(self._links_from_inline(rows[i], line + i, inline=False))
@@ -480,7 +362,7 @@ class _BodyReader:
             links.extend(p.links_inline)
         if para.commentary:
             html.append(f"<p>{render_inline(para.commentary)}</p>")
-            md.extend(_strip_br_suffix(para.source))
+            md.extend(strip_br_suffix(para.source))
         links.extend(para.links_inline)
         links.extend(para.links_own_line)
         first = lead[0] if lead else para
@@ -493,17 +375,17 @@ class _BodyReader:
         style = "numbered" if block.name == "ordered_list" else "bullets"
         for item in block.children:
             line = self._line(item)
-            first_inline = _first_inline_run(item)
-            labels, title = _labels_and_title(first_inline)
+            first_inline = first_inline_run(item)
+            labels, title = labels_and_title(first_inline)
             links = self._links_in(item)
             if labels and links:
-                links[0] = _with_labels(links[0], labels)
+                links[0] = with_labels(links[0], labels)
             any_links = any_links or bool(links)
             drafts.append(
                 _ItemDraft(
                     title=title,
-                    commentary_md=_dedent_item(self._source(item)),
-                    html=[_render_item_body(item, loose).strip()],
+                    commentary_md=dedent_item(self._source(item)),
+                    html=[render_item_body(item, loose).strip()],
                     links=links,
                     pos=SourcePos(self.path, line),
                     style=style,
@@ -522,12 +404,12 @@ class _BodyReader:
         found: list[Link] = []
 
         def walk(node: Node) -> None:
-            if node.children and node.children[0].name not in _BLOCK_NAMES and node.name not in LINK_NODES:
-                if any(child.name not in _BLOCK_NAMES for child in node.children):
-                    inline = [c for c in node.children if c.name not in _BLOCK_NAMES]
+            if node.children and node.children[0].name not in BLOCK_NAMES and node.name not in LINK_NODES:
+                if any(child.name not in BLOCK_NAMES for child in node.children):
+                    inline = [c for c in node.children if c.name not in BLOCK_NAMES]
                     found.extend(self._links_from_inline(inline, self._line(node)))
                     for child in node.children:
-                        if child.name in _BLOCK_NAMES:
+                        if child.name in BLOCK_NAMES:
                             walk(child)
                     return
             for child in node.children:
@@ -545,7 +427,7 @@ class _BodyReader:
 
         def walk(seq: list[Node]) -> None:
             for node in seq:
-                if node.name in _BREAKS:
+                if node.name in BREAKS:
                     current[0] += 1
                 elif node.name in LINK_NODES:
                     href = str(node.meta.get("url", ""))
@@ -559,7 +441,7 @@ class _BodyReader:
                             pos=SourcePos(self.path, current[0]),
                         )
                     )
-                    current[0] += sum(1 for c in node.children if c.name in _BREAKS)
+                    current[0] += sum(1 for c in node.children if c.name in BREAKS)
                 elif node.children:
                     walk(node.children)
 
@@ -673,119 +555,6 @@ class _BodyReader:
 
 
 # ---------------------------------------------------------------- tree helpers
-
-_BLOCK_NAMES = frozenset(
-    {"paragraph", "heading", "lheading", "bullet_list", "ordered_list", "list_item", "blockquote", "fence",
-     "code_block", "html_block", "hr", "table", "thead", "tbody", "trow", "tcell", "definition"}
-)
-
-
-def _render_item_body(item: Node, loose: bool) -> str:
-    """The inside of a list item as HTML (what goes between <li> and </li>)."""
-    parts: list[str] = []
-    inline_run: list[Node] = []
-    for child in item.children:
-        if child.name in _BLOCK_NAMES:
-            if inline_run:
-                parts.append(render_inline(inline_run))
-                inline_run = []
-            if child.name == "paragraph" and not loose:
-                parts.append(render_inline(child.children))
-            else:
-                parts.append(("\n" if parts else "") + render(child))
-        else:
-            inline_run.append(child)
-    if inline_run:
-        parts.append(render_inline(inline_run))
-    return "".join(parts)
-
-
-def _first_inline_run(item: Node) -> list[Node]:
-    """The item's first line of text: its leading inline nodes, or its first paragraph's."""
-    run: list[Node] = []
-    for child in item.children:
-        if child.name in _BLOCK_NAMES:
-            if run:
-                return run
-            if child.name == "paragraph":
-                return child.children
-            return []
-        run.append(child)
-    return run
-
-
-def _split_rows(children: list[Node]) -> list[list[Node]]:
-    rows: list[list[Node]] = [[]]
-    for node in children:
-        if node.name in _BREAKS:
-            rows.append([])
-        else:
-            rows[-1].append(node)
-    return rows
-
-
-def _is_link_row(row: list[Node]) -> bool:
-    """True when a line holds exactly one link and nothing else but <br> and spaces."""
-    links = 0
-    for node in row:
-        if node.name in LINK_NODES:
-            links += 1
-        elif node.name == "html_inline" and _BR.match(node.content.strip()):
-            continue
-        elif node.name in ("text", "text_special") and not node.content.strip():
-            continue
-        else:
-            return False
-    return links == 1
-
-
-def _strip_trailing_breaks(children: list[Node]) -> list[Node]:
-    while children and (
-        children[-1].name in _BREAKS
-        or (children[-1].name == "html_inline" and _BR.match(children[-1].content.strip()))
-        or (children[-1].name in ("text", "text_special") and not children[-1].content.strip())
-    ):
-        children = children[:-1]
-    return children
-
-
-def _strip_br_suffix(lines: list[str]) -> list[str]:
-    if lines:
-        lines = lines[:-1] + [re.sub(r"\s*<br\s*/?>\s*$", "", lines[-1], flags=re.IGNORECASE)]
-    return lines
-
-
-def _labels_and_title(children: list[Node]) -> tuple[tuple[str, ...], str | None]:
-    """Leading ``[video]``-style labels and, when the item opens with a link, its text."""
-    labels: list[str] = []
-    for node in children:
-        if node.name in ("text", "text_special"):
-            found = _LABEL.findall(node.content)
-            if _LABEL.sub("", node.content).strip():
-                return tuple(labels), None
-            labels.extend(x.strip() for x in found)
-        elif node.name in LINK_NODES:
-            text = " ".join(plain_text(node.children).split())
-            return tuple(labels), (text or None)
-        else:
-            return tuple(labels), None
-    return tuple(labels), None
-
-
-def _with_labels(link: Link, labels: tuple[str, ...]) -> Link:
-    return Link(url=link.url, key=link.key, text=link.text, host=link.host, labels=labels, inline=link.inline, pos=link.pos)
-
-
-def _dedent_item(lines: list[str]) -> list[str]:
-    if not lines:
-        return []
-    first = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s?", "", lines[0], count=1)
-    rest = [line[2:] if line.startswith("  ") else line.lstrip() for line in lines[1:]]
-    out = [first] + rest
-    while out and not out[-1].strip():
-        out.pop()
-    return out
-
 
 def _item_signature(item: _ItemDraft) -> tuple[tuple[str, ...], str]:
     text = " ".join(_TAG.sub(" ", " ".join(item.html)).split())

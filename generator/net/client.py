@@ -13,8 +13,18 @@ What every request gets, whoever makes it:
   was permanent (301/308) and can update what they store;
 - no private, loopback, link-local or otherwise internal addresses unless the
   configuration allows them: a feed URL must not become a way to probe the
-  editor's network. (Names are resolved and every address checked before the
-  request; a name that resolves differently a moment later is not covered.)
+  editor's network. Names are checked before the request (:func:`check_address`)
+  and again where the connection is made (:class:`GuardedBackend` resolves the
+  name itself and connects only to an address it checked), so a name that
+  resolves differently a moment later is refused too;
+- per host, a minimum interval between request starts and a "resume at" time
+  (``Retry-After``); a waiting host never holds a global slot, and a host that
+  timed out or rate-limited can be put in a slow lane (one request at a time).
+
+Hosts for politeness are ``host`` or ``host:port`` (:func:`host_key`) for the
+link checker, so tests and benchmarks can play many hosts on 127.0.0.1.
+:class:`HostClients` gives one small pool per host for commands that talk to
+hundreds of hosts (httpcore scans a whole pool on every request).
 """
 
 from __future__ import annotations
@@ -22,30 +32,44 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
+import time
+import typing
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import AsyncIterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
+from httpcore._backends.auto import AutoBackend
 
 from .. import __version__
 
 __all__ = [
-    "ClientSettings",
-    "Politeness",
-    "Fetched",
-    "NetError",
+    "AddressRefused",
     "BlockedAddress",
     "BodyTooLarge",
-    "make_client",
-    "user_agent",
+    "ClientSettings",
+    "Fetched",
+    "GuardedBackend",
+    "HostClients",
+    "NameNotResolved",
+    "NetError",
+    "Politeness",
+    "Resolver",
     "check_address",
+    "headers_for",
+    "host_key",
     "is_public_address",
+    "make_client",
     "request",
     "retry_after",
+    "system_resolver",
+    "user_agent",
 ]
 
 PERMANENT = (301, 308)
@@ -64,6 +88,8 @@ class ClientSettings:
     allow_private: bool = False
     max_redirects: int = 5
     accept: str = "*/*"
+    host_interval: float = 0.0  # minimum seconds between request starts on one host
+    headers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # extra headers by host (and its sub-domains)
 
 
 def user_agent(base_url: str) -> str:
@@ -82,32 +108,136 @@ class BodyTooLarge(NetError):
     """The response body is larger than the configured cap."""
 
 
-class Politeness:
-    """A global and a per-host cap on requests in flight."""
+class NameNotResolved(NetError):
+    """The host name has no address (DNS failure)."""
 
-    def __init__(self, concurrency: int, per_host: int):
-        self._global = asyncio.Semaphore(max(1, concurrency))
-        self._per_host = max(1, per_host)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+class AddressRefused(BlockedAddress):
+    """Every address of the host is private, loopback or link-local, and those are not allowed."""
+
+
+# (host, port) -> [(ip, port), …]; raise NameNotResolved when the name does not exist.
+Resolver = Callable[[str, int], Awaitable[list[tuple[str, int]]]]
+
+
+class _Gate:
+    __slots__ = ("in_flight", "next_start", "peak", "resume_at", "slots", "slow", "slow_lock")
+
+    def __init__(self, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.slow_lock = asyncio.Lock()
+        self.slow = False
+        self.next_start = 0.0  # monotonic time the next request may start
+        self.resume_at = 0.0  # set from Retry-After / rate limiting
+        self.in_flight = 0
+        self.peak = 0
+
+
+class Politeness:
+    """Global and per-host limits; see the module docstring. Create inside the event loop."""
+
+    def __init__(self, concurrency: int, per_host: int, interval: float = 0.0, *, clock: Callable[[], float] = time.monotonic):
+        self.global_slots = asyncio.Semaphore(max(1, concurrency))
+        self.per_host = max(1, per_host)
+        self.interval = interval
+        self.clock = clock
+        self.gates: dict[str, _Gate] = {}
+
+    def _gate(self, host: str) -> _Gate:
+        gate = self.gates.get(host)
+        if gate is None:
+            gate = self.gates[host] = _Gate(self.per_host)
+        return gate
 
     @asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
-        semaphore = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-        async with semaphore:
-            async with self._global:
-                yield
+        """Hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
+        gate = self._gate(host)
+        async with gate.slots:
+            lane = gate.slow_lock if gate.slow else None
+            if lane is not None:
+                await lane.acquire()
+            try:
+                while True:
+                    wait = max(gate.next_start, gate.resume_at) - self.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    await self.global_slots.acquire()
+                    if max(gate.next_start, gate.resume_at) > self.clock():  # someone started meanwhile
+                        self.global_slots.release()
+                        continue
+                    break
+                gate.next_start = self.clock() + self.interval
+                gate.in_flight += 1
+                gate.peak = max(gate.peak, gate.in_flight)
+                try:
+                    yield
+                finally:
+                    gate.in_flight -= 1
+                    self.global_slots.release()
+            finally:
+                if lane is not None:
+                    lane.release()
+
+    def defer(self, host: str, seconds: float) -> None:
+        """Make ``host`` wait ``seconds`` before its next request (Retry-After, rate limits)."""
+        gate = self._gate(host)
+        gate.resume_at = max(gate.resume_at, self.clock() + seconds)
+
+    def mark_slow(self, host: str) -> None:
+        """Send ``host`` to the slow lane: from now on one request at a time."""
+        self._gate(host).slow = True
+
+    def is_slow(self, host: str) -> bool:
+        gate = self.gates.get(host)
+        return bool(gate and gate.slow)
+
+    def peak(self, host: str) -> int:
+        """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
+        gate = self.gates.get(host)
+        return gate.peak if gate else 0
 
 
-def make_client(settings: ClientSettings) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None)
+def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """An AsyncClient that never follows redirects by itself and connects only to allowed addresses."""
     limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2, max_keepalive_connections=settings.concurrency)
+    backend = GuardedBackend(resolver, allow_private=settings.allow_private)
+    return _client(settings, _GuardedTransport(backend, limits))
+
+
+def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None)
     return httpx.AsyncClient(
+        transport=transport,
         timeout=timeout,
-        limits=limits,
         follow_redirects=False,
         trust_env=False,  # no proxies or netrc from the environment: the run is explicit
         headers={"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"},
     )
+
+
+def host_key(url: str) -> str:
+    """The politeness key of a URL: lower-case host, with the port when it is not the default."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return host if port in (None, default) else f"{host}:{port}"
+
+
+def headers_for(settings: ClientSettings, host: str) -> dict[str, str]:
+    """Configured extra headers for ``host`` (an entry for a domain covers its sub-domains)."""
+    name = host.split(":", 1)[0]
+    found: dict[str, str] = {}
+    for domain, pairs in settings.headers:
+        domain = domain.lower().lstrip(".")
+        if name == domain or name.endswith("." + domain):
+            found.update(pairs)
+    return found
 
 
 def is_public_address(address: str) -> bool:
@@ -136,6 +266,145 @@ async def check_address(url: str, settings: ClientSettings) -> None:
     for address in addresses:
         if not is_public_address(address):
             raise BlockedAddress(f"{host} is a private, loopback or link-local address ({address}); set fetch.allow_private to allow it")
+
+
+async def system_resolver(host: str, port: int) -> list[tuple[str, int]]:
+    """The operating system's resolver (getaddrinfo), run without blocking the loop."""
+    try:
+        return [(str(ipaddress.ip_address(host.strip("[]"))), port)]  # an address needs no lookup
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameNotResolved(f"{host}: {exc.strerror or exc}") from None
+    seen: list[tuple[str, int]] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        pair = (str(sockaddr[0]), int(sockaddr[1]))
+        if pair not in seen:
+            seen.append(pair)
+    return seen
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that resolves, checks and then connects to the checked address."""
+
+    def __init__(self, resolver: Resolver | None = None, *, allow_private: bool = False) -> None:
+        self.resolver = resolver or system_resolver
+        self.allow_private = allow_private
+        self.inner = AutoBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await self.resolver(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        if not addresses:
+            raise NameNotResolved(host)
+        if not self.allow_private:
+            addresses = [(ip, p) for ip, p in addresses if is_public_address(ip)]
+            if not addresses:
+                raise AddressRefused(host)
+        failure: Exception | None = None
+        for ip, target_port in addresses:
+            try:  # TLS still verifies and sends SNI for `host`: httpcore takes it from the request URL
+                return await self.inner.connect_tcp(
+                    ip, target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: typing.Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used by Tidings")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with our network backend (httpx offers no public hook for one)."""
+
+    def __init__(self, backend: GuardedBackend, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
+        # (no super().__init__: it would build a second pool and TLS context)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+class HostClients:
+    """One small connection pool per host, all sharing one TLS context and address guard.
+
+    Why not one big pool: httpcore scans every pooled connection on every
+    request, so a pool that keeps idle connections to hundreds of hosts costs
+    more CPU than it saves; a pool per host keeps each host's connections
+    alive for its next request at the cost of a scan of one or two. At most
+    ``max_hosts`` pools stay open; the least recently used idle ones are closed.
+    """
+
+    def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None, max_hosts: int = 64) -> None:
+        self.settings = settings
+        self.max_hosts = max_hosts
+        self.backend = GuardedBackend(resolver, allow_private=settings.allow_private)
+        self.ssl_context = httpx.create_ssl_context(trust_env=False)
+        self.limits = httpx.Limits(max_connections=settings.per_host + 2, max_keepalive_connections=settings.per_host, keepalive_expiry=10.0)
+        self.clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self.users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def client(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
+        client = self.clients.get(host)
+        if client is None:
+            client = self.clients[host] = _client(self.settings, _GuardedTransport(self.backend, self.limits, self.ssl_context))
+        self.clients.move_to_end(host)
+        self.users[host] = self.users.get(host, 0) + 1
+        try:
+            yield client
+        finally:
+            self.users[host] -= 1
+            await self._trim()
+
+    async def _trim(self) -> None:
+        victims: list[httpx.AsyncClient] = []
+        for host in list(self.clients):  # decide synchronously, close afterwards
+            if len(self.clients) <= self.max_hosts:
+                break
+            if self.users.get(host, 0) == 0:
+                victims.append(self.clients.pop(host))
+                self.users.pop(host, None)
+        for client in victims:
+            await client.aclose()
+
+    async def done_with(self, host: str) -> None:
+        """Close ``host``'s pool now that no more requests to it are planned (unless in use)."""
+        if host in self.clients and self.users.get(host, 0) == 0:
+            self.users.pop(host, None)
+            await self.clients.pop(host).aclose()
+
+    async def aclose(self) -> None:
+        clients = list(self.clients.values())
+        self.clients.clear()
+        for client in clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> HostClients:  # noqa: PYI034 (a final class in practice)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 @dataclass(slots=True)
@@ -236,5 +505,5 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(when, now)

@@ -7,7 +7,9 @@ Per source, in order:
 2. read from disk (local sources) or requested with the stored validators
    (If-None-Match / If-Modified-Since);
 3. a 304, or a body whose SHA-256 matches the last one, costs no parsing;
-4. otherwise parsed into entries, which the store deduplicates;
+4. otherwise parsed into entries (in worker processes when there are many
+   sources, so parsing one feed never holds up the requests of the others),
+   which the store deduplicates;
 5. the outcome, validators and new entries committed in one transaction.
 
 One source failing never stops the others; every source gets a row in the
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +41,7 @@ FEED_ACCEPT = (
 )
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=24)
+PARSE_POOL_THRESHOLD = 16  # below this many sources, parsing inline is cheaper than starting workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +78,28 @@ def backoff(errors: int) -> timedelta:
 
 def run_fetch(subs: list[Subscription], store: FetchStore, settings: ClientSettings, *, force: bool = False, now: datetime | None = None, excerpt_chars: int = 400) -> list[SourceReport]:
     """Fetch every subscription; reports in the order of feeds.yaml."""
-    return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars))
+    workers = min(os.cpu_count() or 1, 4)
+    if len(subs) < PARSE_POOL_THRESHOLD or workers < 2 or os.name != "posix":
+        return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars))
+    # Forked before the event loop starts: workers inherit the parsers, not a running loop.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars, parse_pool=pool))
 
 
-async def fetch_sources(subs: list[Subscription], store: FetchStore, settings: ClientSettings, *, force: bool = False, now: datetime | None = None, excerpt_chars: int = 400) -> list[SourceReport]:
+async def fetch_sources(subs: list[Subscription], store: FetchStore, settings: ClientSettings, *, force: bool = False, now: datetime | None = None, excerpt_chars: int = 400, parse_pool: Executor | None = None) -> list[SourceReport]:
     politeness = Politeness(settings.concurrency, settings.per_host)
     async with make_client(settings) as client:
 
         async def one(sub: Subscription) -> SourceReport:
             try:
-                return await _fetch_one(sub, store, settings, client, politeness, force, now, excerpt_chars)
+                return await _fetch_one(sub, store, settings, client, politeness, force, now, excerpt_chars, parse_pool)
             except Exception as exc:  # a bug or an odd failure stays with its source
                 return SourceReport(sub.key, sub.name, "error", error=f"unexpected {type(exc).__name__}: {exc}")
 
         return list(await asyncio.gather(*(one(s) for s in subs)))
 
 
-async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSettings, client: object, politeness: Politeness, force: bool, fixed_now: datetime | None, excerpt_chars: int) -> SourceReport:
+async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSettings, client: object, politeness: Politeness, force: bool, fixed_now: datetime | None, excerpt_chars: int, parse_pool: Executor | None) -> SourceReport:
     def clock() -> datetime:
         return fixed_now or datetime.now(timezone.utc)
 
@@ -112,7 +123,7 @@ async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSetti
             body = _read_local(Path(state.url), settings.max_body_bytes)
         except (OSError, BodyTooLarge) as exc:
             return fail("error", str(exc) if isinstance(exc, BodyTooLarge) else f"cannot read {state.url}: {exc.strerror}")
-        return _parse_and_store(sub, store, state, body, {}, state.url, clock(), validators=None, moved=None, excerpt_chars=excerpt_chars)
+        return await _parse_and_store(sub, store, state, body, {}, state.url, clock(), validators=None, moved=None, excerpt_chars=excerpt_chars, pool=parse_pool)
 
     headers = {"Accept": FEED_ACCEPT if sub.spec.type == "feed" else "text/html, */*;q=0.5"}
     if state.etag:
@@ -137,7 +148,10 @@ async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSetti
     if got.status != 200:
         return fail("error", f"HTTP {got.status}")
     validators = (got.headers.get("etag"), got.headers.get("last-modified"))
-    return _parse_and_store(sub, store, state, got.body, got.headers, got.url, now, validators=validators, moved=got.moved_to, notice=notice, excerpt_chars=excerpt_chars)
+    return await _parse_and_store(
+        sub, store, state, got.body, got.headers, got.url, now, validators=validators, moved=got.moved_to, notice=notice,
+        excerpt_chars=excerpt_chars, pool=parse_pool,
+    )
 
 
 def _read_local(path: Path, cap: int) -> bytes:
@@ -148,7 +162,7 @@ def _read_local(path: Path, cap: int) -> bytes:
     return data
 
 
-def _parse_and_store(
+async def _parse_and_store(
     sub: Subscription,
     store: FetchStore,
     state: SourceState,
@@ -161,14 +175,22 @@ def _parse_and_store(
     moved: str | None,
     notice: str = "",
     excerpt_chars: int = 400,
+    pool: Executor | None = None,
 ) -> SourceReport:
     digest = hashlib.sha256(body).hexdigest()
     if digest == state.body_sha256:
         store.record(sub.key, now=now, status="unchanged", url=moved, validators=validators)
         return SourceReport(sub.key, sub.name, "unchanged", notice=notice)
     base = url if not sub.is_local else Path(url).as_uri()
+    items = getattr(headers, "items", None)
+    plain_headers = {str(k).lower(): str(v) for k, v in items()} if items else {}
     try:
-        parsed = parse_entries(body, headers if isinstance(headers, dict) else {}, url=base, spec=sub.spec, excerpt_chars=excerpt_chars)
+        if pool is None:
+            parsed = parse_entries(body, plain_headers, url=base, spec=sub.spec, excerpt_chars=excerpt_chars)
+        else:
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                pool, _parse_in_worker, body, plain_headers, base, sub.spec, excerpt_chars
+            )
     except ParseError as exc:
         until = None if sub.is_local else now + backoff(state.error_count + 1)
         store.record(sub.key, now=now, status="error", error=str(exc), url=moved, next_attempt=until)
@@ -178,3 +200,8 @@ def _parse_and_store(
         body_sha256=digest, entries=parsed.entries, section=sub.spec.section,
     )
     return SourceReport(sub.key, sub.name, "new" if new else "unchanged", new=new, notice=notice, warnings=parsed.warnings)
+
+
+def _parse_in_worker(body: bytes, headers: dict[str, str], url: str, spec: object, excerpt_chars: int) -> object:
+    """parse_entries with positional arguments, for a process pool."""
+    return parse_entries(body, headers, url=url, spec=spec, excerpt_chars=excerpt_chars)  # type: ignore[arg-type]

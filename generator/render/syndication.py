@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from ..content.archive import KindEntry
-from ..content.issues import parse_date
+from ..content.metadata import parse_date
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext

@@ -98,3 +98,28 @@ def test_new_with_picks_makes_a_draft_the_reader_accepts(site: Path, capsys: pyt
 ])
 def test_next_date(last: date | None, cadence: str, expected: date) -> None:
     assert next_date(last, cadence, date(2030, 5, 5)) == expected
+
+
+def test_new_fills_missing_titles_and_excerpts_from_page_metadata(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "site"
+    (root / "feeds" / "samples").mkdir(parents=True)
+    (root / "content" / "issues").mkdir(parents=True)
+    (root / "tidings.yaml").write_text("title: Ops Weekly\nbase_url: https://ops-weekly.example/\n")
+    (root / "content" / "issues" / "1.md").write_text(ISSUE)
+    bare = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Bare</title><link>https://bare.example/</link>
+<item><title>https://bare.example/post</title><link>https://bare.example/post</link><guid>b1</guid><pubDate>Tue, 14 Oct 2025 08:00:00 GMT</pubDate></item>
+</channel></rss>"""
+    (root / "feeds" / "samples" / "bare.rss").write_bytes(bare)
+    (root / "feeds" / "feeds.yaml").write_text("sources:\n  - name: Bare\n    url: samples/bare.rss\n    section: news\n")
+    # What `tidings check --all` learned about the page, committed beside the issues.
+    (root / "content" / "linkmeta.yaml").write_text(
+        "https://bare.example/post:\n  title: 'Queues, explained <b>simply</b>'\n  description: A patient tour of backpressure.\n"
+    )
+    assert main(["-C", str(root), "fetch"]) == 0
+    (entry,) = inbox(root, capsys)
+    assert main(["-C", str(root), "inbox", "pick", str(entry["id"])]) == 0
+    assert main(["-C", str(root), "new", "--picks"]) == 0
+    issue = read_issue("content/issues/2.md", (root / "content/issues/2.md").read_bytes(), issue_settings(load_site(root)))
+    (item,) = list(issue.iter_items())
+    assert item.title == "Queues, explained <b>simply</b>"  # the page's title, kept as text
+    assert "<b>" not in item.commentary_html and "A patient tour of backpressure." in item.commentary_html

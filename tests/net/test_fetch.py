@@ -248,3 +248,20 @@ def test_same_story_across_feeds_is_kept_once(server: FeedServer, tmp_path: Path
         store.store.close()
     assert sorted(e.title for e in entries) == ["First story", "Only here", "Second story"]
     assert {e.title: e.also_in for e in entries}["Second story"] == ("mirror",)
+
+
+def test_many_sources_are_parsed_in_worker_processes_with_the_same_result(server: FeedServer, tmp_path: Path) -> None:
+    from generator.net.fetch import PARSE_POOL_THRESHOLD
+
+    count = PARSE_POOL_THRESHOLD + 4
+    sources = []
+    for n in range(count):
+        items = [{"title": f"Story {n}-{k}", "link": f"https://news{n}.example/{k}", "guid": f"g{n}-{k}", "pubDate": "Mon, 06 Oct 2025 08:00:00 GMT"} for k in range(3)]
+        # A wrong declared charset must reach the parser too (headers cross the process boundary).
+        sources.append({"name": f"Feed {n}", "url": server.static(f"/f{n}", rss(items), content_type="application/rss+xml; charset=utf-8")})
+    root = write_site(tmp_path / "site", sources, concurrency=8, per_host=8)
+    reports = fetch(root)
+    assert len(reports) == count and all(r.status == "new" and r.new == 3 for r in reports.values())
+    assert stored(root, "SELECT COUNT(*) FROM fetch_entries")[0][0] == count * 3
+    again = fetch(root, force=True)
+    assert all(r.status in ("not-modified", "unchanged") for r in again.values())
