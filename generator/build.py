@@ -5,16 +5,24 @@ The build is a short list of named phases, each timed:
 1. ``read``     issue and page files → model (each file parsed once)
 2. ``archive``  cross-issue checks and indexes; drafts and future issues dropped
 3. ``plan``     every output path listed by its producer; collisions are errors
-4. ``render``   outputs rendered in parallel and staged beside the output folder
-5. ``search``   Pagefind indexes the staged HTML (when ``web.search`` is on)
-6. ``check``    every internal link must point at an output of this build
-7. ``commit``   the staged tree replaces the output folder in one step
+4. ``diff``     outputs whose dependencies changed are chosen for rendering; the
+                others are carried over from the previous site (hard links)
+5. ``render``   the chosen outputs rendered in parallel and staged beside the output folder
+6. ``search``   Pagefind indexes the staged HTML (when ``web.search`` is on)
+7. ``check``    every internal link must point at an output of this build
+8. ``commit``   the staged tree replaces the output folder in one step
+9. ``record``   the build state (:mod:`generator.buildstate`) is saved for the next build
 
-Any problem in phases 1–6 leaves the previous output untouched.
+``read`` stats every input first: when nothing changed since the last build,
+the build stops there. It parses only files whose bytes are new; the others
+come from the parse cache. Any problem in phases 1–7 leaves the previous
+output untouched.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import re
@@ -29,13 +37,16 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
-from .config import Site
+from . import __version__
+from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, scan_tree, trusted_stat
+from .config import CONFIG_FILE, Site
 from .content.archive import Archive, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
 from .linkfiles import load_link_files
 from .model import Issue, Page
+from .serialize import SCHEMA_VERSION, issue_from_dict, issue_to_dict
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
@@ -46,7 +57,7 @@ from .render.site import AssetProducer, SiteProducer
 from . import pagefind
 from .write import Staging
 
-__all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for"]
+__all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for", "input_places"]
 
 ISSUE_SUFFIXES = (".md", ".markdown")
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
@@ -58,6 +69,9 @@ class BuildOptions:
     workers: int | None = None  # processes; None = one per core
     output_dir: Path | None = None  # instead of the configured one
     durable: bool = True  # fsync before swapping in the new site
+    full: bool = False  # ignore the build state and render everything (the state is saved again)
+    keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
+    cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
 
 
 @dataclass(slots=True)
@@ -69,6 +83,12 @@ class BuildReport:
     written: int = 0
     unchanged: int = 0
     removed: int = 0
+    rendered: int = 0  # outputs rendered this time (the rest were carried over)
+    search_files: int = 0  # files of the search index (rebuilt from the staged pages on every build)
+    rendered_paths: list[str] = field(default_factory=list)
+    parsed: int = 0  # issue files parsed (not found in the parse cache)
+    up_to_date: bool = False  # nothing changed since the last build: nothing was done
+    state_note: str = ""  # why the previous build state was not used, if it was not
     phases: dict[str, float] = field(default_factory=dict)
     output_dir: Path | None = None
 
@@ -77,9 +97,12 @@ class BuildReport:
         return sum(self.phases.values())
 
     def summary(self) -> str:
+        if self.up_to_date:
+            return f"{self.outputs} files from {self.issues} issues are up to date ({self.seconds:.2f}s) → {self.output_dir}"
+        search = f" and a search index of {self.search_files} files" if self.search_files else ""
         return (
-            f"built {self.outputs} files from {self.issues} issues in {self.seconds:.2f}s "
-            f"({self.written} written, {self.unchanged} unchanged, {self.removed} removed) → {self.output_dir}"
+            f"built {self.outputs} files{search} from {self.issues} issues in {self.seconds:.2f}s "
+            f"({self.rendered} rendered, {self.written} written, {self.unchanged} unchanged, {self.removed} removed) → {self.output_dir}"
         )
 
 
@@ -111,6 +134,10 @@ def _parse_file(path: Path, settings: IssueSettings, root: Path) -> Issue | list
         data = path.read_bytes()
     except OSError as exc:
         return [Problem(SourcePos(rel), f"cannot read: {exc.strerror}")]
+    return _parse_bytes(rel, data, settings)
+
+
+def _parse_bytes(rel: str, data: bytes, settings: IssueSettings) -> Issue | list[Problem]:
     try:
         return read_issue(rel, data, settings)
     except ContentError as exc:
@@ -131,35 +158,122 @@ def load_content(site: Site) -> Content:
     than it costs to send the parsed model back from a worker process. The
     render workers, forked afterwards, inherit the parsed archive for free.
     """
-    files = issue_files(site)
-    settings = issue_settings(site)
-    results = [_parse_file(f, settings, site.root) for f in files]
-    problems: list[Problem] = []
-    issues: list[Issue] = []
-    for result in results:
-        if isinstance(result, list):
-            problems.extend(result)
-        else:
-            issues.append(result)
-    pages: list[Page] = []
-    pages_dir = site.path(site.config.pages_dir)
-    if pages_dir.is_dir():
-        for path in sorted(pages_dir.glob("*.md")):
-            rel = _relative(path, site.root)
+    return _Reader(site, None, None).read()
+
+
+class _Reader:
+    """Reads the content folder, reusing parsed issues whose bytes did not change.
+
+    A file whose mtime and size match the build state keeps its recorded hash
+    unread; the parsed issue comes from ``memo`` (the preview server keeps one
+    across builds), else from the state's JSON, else from the parser.
+    """
+
+    def __init__(self, site: Site, state: BuildState | None, memo: dict[str, Issue] | None):
+        self.site = site
+        self.state = state
+        self.memo = memo if memo is not None else {}
+        self.settings = issue_settings(site)
+        self.settings_key = digest(__version__, str(SCHEMA_VERSION), repr(self.settings))
+        self.stats: list[SourceStat] = []
+        self.new_parses: dict[str, Issue] = {}  # hash -> issue parsed in this build
+
+    def read(self) -> Content:
+        problems: list[Problem] = []
+        issues: list[Issue] = []
+        for result in self._issues():
+            if isinstance(result, list):
+                problems.extend(result)
+            else:
+                issues.append(result)
+        pages = self._pages(problems)
+        if problems:
+            raise ContentError(problems)
+        return Content(tuple(issues), tuple(pages))
+
+    def _issues(self) -> list[Issue | list[Problem]]:
+        root = self.site.root
+        previous = self.state.sources() if self.state else {}
+        scanned = int((self.state.meta("scanned") if self.state else None) or 0)
+        found: list[tuple[Path, str, bytes | None, str]] = []  # file, rel, bytes if read, hash
+        folder = self.site.path(self.site.config.issues_dir)
+        prefix = _relative(folder, root) + "/"  # resolved once, not per file
+        for path in issue_files(self.site):
+            rel = prefix + path.name if not path.is_symlink() else _relative(path, root)
             try:
-                pages.append(read_page(rel, path.read_bytes()))
-            except ContentError as exc:
-                problems.extend(exc.problems)
+                st = path.stat()
+                if trusted_stat(previous.get(rel), st, scanned):
+                    data, hashed = None, previous[rel].hash
+                else:
+                    data = path.read_bytes()
+                    hashed = hashlib.sha256(data).hexdigest()
             except OSError as exc:
-                problems.append(Problem(SourcePos(rel), f"cannot read: {exc.strerror}"))
-    seen: dict[str, Page] = {}
-    for page in pages:
-        if page.slug in seen:
-            problems.append(Problem(SourcePos(page.source_path, 1), f"page URL /{page.slug}/ is already used by {seen[page.slug].source_path}"))
-        seen[page.slug] = page
-    if problems:
-        raise ContentError(problems)
-    return Content(tuple(issues), tuple(pages))
+                found.append((path, rel, b"", f"error:{exc.strerror}"))
+                continue
+            self.stats.append(SourceStat(rel, st.st_mtime_ns, st.st_size, hashed))
+            found.append((path, rel, data, hashed))
+        missing = [h for _, _, _, h in found if h not in self.memo]
+        stored = self.state.parsed(missing, self.settings_key) if self.state and missing else {}
+        results: list[Issue | list[Problem]] = []
+        for path, rel, data, hashed in found:
+            if hashed.startswith("error:"):
+                results.append([Problem(SourcePos(rel), f"cannot read: {hashed[6:]}")])
+                continue
+            issue = self.memo.get(hashed)
+            if (issue is None or issue.source_path != rel) and hashed in stored:
+                try:
+                    issue = issue_from_dict(stored[hashed])
+                except (KeyError, ValueError, TypeError):
+                    issue = None
+            if issue is None or issue.source_path != rel:
+                result = _parse_file(path, self.settings, root) if data is None else _parse_bytes(rel, data, self.settings)
+                if isinstance(result, list):
+                    results.append(result)
+                    continue
+                issue = result
+                self.new_parses[issue.source_hash] = issue
+            self.memo[hashed] = issue
+            results.append(issue)
+        return results
+
+    def _pages(self, problems: list[Problem]) -> list[Page]:
+        pages: list[Page] = []
+        pages_dir = self.site.path(self.site.config.pages_dir)
+        if pages_dir.is_dir():
+            for path in sorted(pages_dir.glob("*.md")):
+                rel = _relative(path, self.site.root)
+                try:
+                    pages.append(read_page(rel, path.read_bytes()))
+                except ContentError as exc:
+                    problems.extend(exc.problems)
+                except OSError as exc:
+                    problems.append(Problem(SourcePos(rel), f"cannot read: {exc.strerror}"))
+        seen: dict[str, Page] = {}
+        for page in pages:
+            if page.slug in seen:
+                problems.append(Problem(SourcePos(page.source_path, 1), f"page URL /{page.slug}/ is already used by {seen[page.slug].source_path}"))
+            seen[page.slug] = page
+        return pages
+
+
+def input_places(site: Site) -> list[Path]:
+    """Every file and folder a build reads (the preview server watches the same)."""
+    root = site.root
+    candidates = [
+        root / CONFIG_FILE,
+        site.path(site.config.issues_dir),
+        site.path(site.config.pages_dir),
+        root / "content",
+        root / "themes",
+        root / "feeds",
+        *theme_dirs(site),
+    ]
+    places: list[Path] = []
+    for place in candidates:
+        place = place.resolve()
+        if place.exists() and not any(place == p or p in place.parents for p in places):
+            places = [p for p in places if place not in p.parents] + [place]
+    return places
 
 
 # ---------------------------------------------------------------- producers
@@ -179,27 +293,49 @@ def producers_for(site: Site) -> list[Producer]:
 # ---------------------------------------------------------------- rendering
 
 
-_RENDER_STATE: tuple[RenderContext, dict[str, Producer], Staging, str] | None = None
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """One output rendered and staged by a worker."""
+
+    path: str
+    changed: bool  # new bytes (not hard-linked from the previous site)
+    digest: str
+    targets: tuple[str, ...]  # internal links, for the check phase
+    templates: tuple[str, ...]  # what it read, for the build state
+    extra: tuple[str, ...]
+    problem: Problem | None = None
+
+
+_RENDER_STATE: tuple[RenderContext, dict[str, Producer], Staging, str, dict[str, str]] | None = None
 _HREF = re.compile(r'(?:href|src)="([^"#?]*)[^"]*"')
 
 
-def _render_chunk(chunk: Sequence[Output]) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
-    """Render and stage outputs; return (path, changed, internal link targets, problem)."""
+def _render_chunk(chunk: Sequence[Output]) -> list[_Rendered]:
+    """Render and stage outputs, recording what each read."""
     assert _RENDER_STATE is not None
-    ctx, producers, staging, base_path = _RENDER_STATE
+    ctx, producers, staging, base_path, before = _RENDER_STATE
+    recorder = _recorder(ctx)
     results = []
     for output in chunk:
+        recorder.reset()
         try:
             data = producers[output.producer].render(ctx, output)
         except jinja2.TemplateError as exc:
-            results.append((output.path, False, (), _template_problem(exc, output, ctx)))
+            results.append(_Rendered(output.path, False, "", (), (), (), _template_problem(exc, output, ctx)))
             continue
-        changed = staging.write(output.path, data)
+        hashed = hashlib.blake2b(data, digest_size=16).hexdigest()
+        previous = before.get(output.path)
+        changed = staging.write(output.path, data, same=None if previous is None else previous == hashed)
         targets: tuple[str, ...] = ()
         if output.path.endswith(".html"):
-            targets = tuple(_internal_targets(data, base_path))
-        results.append((output.path, changed, targets, None))
+            targets = tuple(sorted(_internal_targets(data, base_path)))
+        results.append(_Rendered(output.path, changed, hashed, targets, tuple(sorted(recorder.templates)), tuple(sorted(recorder.extra))))
     return results
+
+
+def _recorder(ctx: RenderContext) -> Recorder:
+    extra = ctx.extra
+    return extra.recorder if isinstance(extra, RecordingDict) else Recorder()
 
 
 def _internal_targets(data: bytes, base_path: str) -> set[str]:
@@ -246,10 +382,12 @@ def _pool(count: int) -> Iterator[Any]:
         pool.join()
 
 
-def _render_all(ctx: RenderContext, producers: dict[str, Producer], outputs: list[Output], staging: Staging, workers: int | None) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
+def _render_all(
+    ctx: RenderContext, producers: dict[str, Producer], outputs: list[Output], staging: Staging, workers: int | None, before: dict[str, str]
+) -> list[_Rendered]:
     global _RENDER_STATE
     base_path = urlsplit(ctx.site.config.base_url).path.rstrip("/")
-    _RENDER_STATE = (ctx, producers, staging, base_path)
+    _RENDER_STATE = (ctx, producers, staging, base_path, before)
     try:
         count = _worker_count(workers, len(outputs))
         if count == 1:
@@ -275,14 +413,44 @@ def _warm_templates(ctx: RenderContext) -> None:
 # ---------------------------------------------------------------- the build
 
 
-def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None) -> BuildReport:
-    """Build the site; raise TidingsError (nothing written) when anything is wrong."""
+def build(
+    site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None, memo: dict[str, Issue] | None = None
+) -> BuildReport:
+    """Build the site; raise TidingsError (nothing written) when anything is wrong.
+
+    ``memo`` is a caller-kept map of parsed issues by source hash, reused
+    across builds by a long-running process (the preview server).
+    """
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
+    assert report.output_dir is not None
     timer = _Phases(report)
+    state = BuildState.open(site.root, report.output_dir) if options.keep_state else BuildState(None, str(report.output_dir))
+    report.state_note = state.discarded
+    try:
+        return _build(site, options, content, memo, state, report, timer)
+    finally:
+        state.close()
+
+
+def _build(
+    site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None,
+    state: BuildState, report: BuildReport, timer: "_Phases",
+) -> BuildReport:
+    assert report.output_dir is not None
+    now = datetime.now().astimezone()
+    given = content is not None
     with timer("read"):
-        content = content or load_content(site)
+        scanned = time.time_ns()
+        inputs, newest = scan_tree(input_places(site))
+        inputs = digest(inputs, _global_light(site, options, report.output_dir))
+        settled = newest < scanned - 2_000_000_000
+        if not given and not options.full and _up_to_date(state, inputs, now, report):
+            return report
+        reader = _Reader(site, state, memo)
+        content = content or reader.read()
+        report.parsed = len(reader.new_parses)
     with timer("archive"):
-        archive = build_archive(content.issues, include_drafts=options.drafts, now=datetime.now().astimezone())
+        archive = build_archive(content.issues, include_drafts=options.drafts, now=now)
         report.issues = len(archive.issues)
     with timer("plan"):
         ctx = make_context(site, archive, content.pages)
@@ -290,26 +458,151 @@ def build(site: Site, options: BuildOptions = BuildOptions(), *, content: Conten
         outputs = [o for p in producers.values() for o in p.plan(ctx)]
         check_collisions(outputs)
         report.outputs = len(outputs)
-    assert report.output_dir is not None
-    staging = Staging(report.output_dir, durable=options.durable)
+    staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later)
     try:
+        with timer("diff"):
+            fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
+            previous = _previous_outputs(state, fingerprint, report.output_dir, options)
+            deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
+            own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs}
+            chosen, carried = _diff(outputs, own, previous, deps, staging)
         with timer("render"):
-            results = _render_all(ctx, producers, outputs, staging, options.workers)
-        if "search_path" in ctx.extra and not any(r[3] for r in results):  # render problems are reported first
+            before = {path: record.digest for path, record in previous.items()}
+            results = _render_all(ctx, producers, chosen, staging, options.workers, before)
+        bundle: list[tuple[str, bool]] = []
+        if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
+            # The whole index is rebuilt from the staged folder, where carried pages are hard-linked too.
             with timer("search"):
                 bundle = _stage_search_index(site, staging, outputs)
-                results += bundle
-                report.outputs += len(bundle)
+                report.search_files = len(bundle)
         with timer("check"):
-            _check_results(results, outputs, _link_positions(archive))
+            links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
+            _check_results([r.problem for r in results if r.problem], links, outputs, _link_positions(archive))
         with timer("commit"):
-            report.removed = staging.commit()
+            planned = {o.path for o in outputs}
+            written = [r.path for r in results if r.changed] + [path for path, changed in bundle if changed]
+            report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None, written=written)
     except BaseException:
         staging.abort()
         raise
-    report.written = sum(1 for r in results if r[1])
-    report.unchanged = len(results) - report.written
+    report.rendered = len(results)
+    report.rendered_paths = sorted(r.path for r in results)
+    report.written = sum(1 for r in results if r.changed)
+    report.unchanged = len(outputs) - report.written
+    with timer("record"):
+        by_path = {o.path: o for o in outputs}
+        records = [
+            OutputRecord(r.path, by_path[r.path].producer, by_path[r.path].kind, by_path[r.path].key,
+                         deps.complete(own[r.path], r.templates, r.extra), r.digest, r.targets)
+            for r in results
+        ]
+        site_dir = report.output_dir.stat()
+        meta = {
+            "global": fingerprint,
+            "inputs": inputs if settled and not given else "",
+            "scanned": str(scanned),
+            "next_release": _next_release(content.issues, options, now),
+            "site_dir": f"{site_dir.st_dev}:{site_dir.st_ino}",
+            "outputs": str(len(outputs)),
+            "issues": str(report.issues),
+        }
+        parsed = {h: json.dumps(issue_to_dict(i), separators=(",", ":")) for h, i in reader.new_parses.items()}
+        state.record(
+            meta=meta, sources=None if given else reader.stats, parsed=parsed,
+            settings=reader.settings_key, outputs=records, keep=planned,
+        )
+    if memo is not None:
+        current = {i.source_hash for i in content.issues}
+        for stale in [h for h in memo if h not in current]:
+            del memo[stale]
     return report
+
+
+def _global_light(site: Site, options: BuildOptions, output_dir: Path) -> str:
+    """What every output depends on, known before reading content: version, settings, options."""
+    return digest(__version__, repr(site.config), str(options.drafts), str(output_dir))
+
+
+def _global_fingerprint(site: Site, options: BuildOptions, ctx: RenderContext, producers: dict[str, Producer], output_dir: Path) -> str:
+    """Settings, options, asset names (every page links its CSS) and producers.
+
+    Theme folders are not in it: each template's fingerprint names the file it came from.
+    """
+    assets = [f"{k}={v}" for k, v in sorted(ctx.assets.names.items())]
+    return digest(_global_light(site, options, output_dir), *assets, *sorted(producers))
+
+
+def _up_to_date(state: BuildState, inputs: str, now: datetime, report: BuildReport) -> bool:
+    """No input changed since the last build, no issue became due, and the output folder is the one built."""
+    if state.meta("inputs") != inputs:
+        return False
+    release = state.meta("next_release")
+    if release and datetime.fromisoformat(release) <= now:
+        return False
+    assert report.output_dir is not None
+    try:
+        st = report.output_dir.stat()
+    except OSError:
+        return False
+    if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
+        return False
+    report.up_to_date = True
+    report.outputs = report.unchanged = int(state.meta("outputs") or 0)
+    report.issues = int(state.meta("issues") or 0)
+    return True
+
+
+def _previous_outputs(state: BuildState, fingerprint: str, output_dir: Path, options: BuildOptions) -> dict[str, OutputRecord]:
+    """The last build's outputs, if they can be trusted to describe the output folder."""
+    if options.full or state.meta("global") != fingerprint:
+        return {}
+    try:
+        st = output_dir.stat()
+    except OSError:
+        return {}
+    if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
+        return {}  # replaced or rebuilt by someone else since
+    return state.outputs()
+
+
+def _own_deps(producer: Producer, ctx: RenderContext, output: Output, deps: Dependencies) -> dict[str, str]:
+    fingerprint = getattr(producer, "fingerprint", None)
+    if fingerprint is None:
+        return deps.content()
+    own: dict[str, str] = fingerprint(ctx, output)
+    return own
+
+
+def _content_digest(archive: Archive, pages: tuple[Page, ...]) -> str:
+    return digest(*(i.source_hash for i in archive.issues), *(p.source_hash for p in pages))
+
+
+def _diff(
+    outputs: list[Output], own: dict[str, dict[str, str]], previous: dict[str, OutputRecord], deps: Dependencies, staging: Staging
+) -> tuple[list[Output], list[OutputRecord]]:
+    """Outputs to render, and the previous records of those carried over (already linked into staging)."""
+    chosen: list[Output] = []
+    carried: list[OutputRecord] = []
+    for output in outputs:
+        record = previous.get(output.path)
+        if (
+            record is not None
+            and (record.producer, record.kind, record.key) == (output.producer, output.kind, output.key)
+            and deps.unchanged(record, own[output.path])
+            and staging.carry(output.path)
+        ):
+            carried.append(record)
+        else:
+            chosen.append(output)
+    return chosen, carried
+
+
+def _next_release(issues: tuple[Issue, ...], options: BuildOptions, now: datetime) -> str:
+    """When the next future-dated issue is due (the site changes then even if no file does)."""
+    if options.drafts:
+        return ""
+    due = [i.date for i in issues if not i.draft and i.date > now]
+    return min(due).isoformat() if due else ""
 
 
 def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> RenderContext:
@@ -317,21 +610,22 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     if not dirs:
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
     assets = collect_assets(dirs)
-    env = make_environment(site, assets)
+    recorder = Recorder()
+    env = make_environment(site, assets, on_use=recorder.template, bytecode_dir=site.root / ".tidings" / f"templates-{__version__}")
     links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
-    env.globals["link_gone"] = links.gone
-    extra = {"digests": load_site_digests(site), "linkstatus": links}
-    ctx = RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
+    data: dict[str, object] = {"digests": load_site_digests(site), "linkstatus": links}
     if site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
-        ctx.extra["search_path"] = SEARCH_PATH
-    return ctx
+        data["search_path"] = SEARCH_PATH
+    extra = RecordingDict(data, recorder)
+    env.globals["link_gone"] = lambda link: extra["linkstatus"].gone(link)  # read through extra: recorded
+    return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 
-def _stage_search_index(site: Site, staging: Staging, outputs: list[Output]) -> list[tuple[str, bool, tuple[str, ...], Problem | None]]:
-    """Index the staged issue and page HTML with Pagefind and stage the bundle like any other output."""
+def _stage_search_index(site: Site, staging: Staging, outputs: list[Output]) -> list[tuple[str, bool]]:
+    """Index the staged issue and page HTML with Pagefind and stage the bundle: (path, changed) pairs."""
     pages = [o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")]
     bundle = pagefind.index_site(staging.dir, language=site.config.language, files=pages)
-    return [(path, staging.write(path, data), (), None) for path, data in bundle.items()]
+    return [(path, staging.write(path, data)) for path, data in bundle.items()]
 
 
 def _link_positions(archive: Archive) -> dict[str, SourcePos]:
@@ -345,16 +639,15 @@ def _link_positions(archive: Archive) -> dict[str, SourcePos]:
 
 
 def _check_results(
-    results: list[tuple[str, bool, tuple[str, ...], Problem | None]], outputs: list[Output], written_at: dict[str, SourcePos]
+    problems: list[Problem], links: list[tuple[str, tuple[str, ...]]], outputs: list[Output], written_at: dict[str, SourcePos]
 ) -> None:
     """Render errors first; then every internal link must name an output of this build."""
-    problems = [r[3] for r in results if r[3] is not None]
     if problems:
         raise BuildError(_dedupe(problems))
     known = {o.path for o in outputs}
     sources = {o.path: o.source for o in outputs}
     broken: list[Problem] = []
-    for path, _, targets, _ in sorted(results):
+    for path, targets in sorted(links):
         for target in sorted(targets):
             file = paths.output_file(target)
             if file in known or f"{file}/index.html" in known:

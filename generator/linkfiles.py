@@ -143,6 +143,12 @@ class LinkFiles:
     meta: dict[str, PageMeta] = field(default_factory=dict)
     dates: dict[str, datetime] = field(default_factory=dict)  # issue source path -> issue date
 
+    def fingerprint(self) -> str:
+        """What incremental builds compare: both files' entries (``dates`` come from the issues)."""
+        from .buildstate import value_digest
+
+        return value_digest((self.dead, self.meta))
+
     def gone(self, link: Link) -> str:
         """The archived copy's URL when ``link`` is dead, else ''."""
         if link.key not in self.dead:

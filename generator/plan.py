@@ -45,7 +45,17 @@ class RenderContext:
 
 
 class Producer(Protocol):
-    """A family of outputs: plans their paths, then renders each one to bytes."""
+    """A family of outputs: plans their paths, then renders each one to bytes.
+
+    ``render`` must read only ``ctx`` (data from elsewhere goes into
+    ``ctx.extra`` when the build makes the context). For incremental builds a
+    producer may also define ``fingerprint(ctx, output) -> dict[str, str]``:
+    dependency keys mapped to fingerprints of everything the output shows
+    (see :mod:`generator.render.views`); templates, ``ctx.extra`` reads and the
+    configuration are tracked by the build itself (an ``extra`` value may
+    define ``fingerprint() -> str`` to say which of its parts matter). Without
+    it, the output is rendered again whenever any issue or page changes.
+    """
 
     name: str
 

@@ -3,8 +3,10 @@
 - A watcher polls the config, content, theme and feed settings for changes
   (polling keeps this dependency-free and works the same on every file
   system; a scan of a thousand files takes a few milliseconds).
-- Each change triggers a build into a private preview folder (drafts
-  included), so ``public/`` is never touched by previews.
+- Each change triggers an incremental build into a private preview folder
+  (drafts included), so ``public/`` is never touched by previews; parsed
+  issues stay in memory between builds, so an edit parses one file and
+  renders only the outputs that show it.
 - Open pages hold a server-sent-events connection and reload when a build
   finishes. A failed build is shown in the browser, with every problem, in
   place of the stale page, until the next good build.
@@ -27,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 from .build import BuildOptions, BuildReport, build
 from .config import CONFIG_FILE, Site, load_site
 from .errors import TidingsError
+from .model import Issue
 
 __all__ = ["PreviewServer", "snapshot", "PREVIEW_DIR"]
 
@@ -79,13 +82,14 @@ class PreviewServer:
     """The preview: an HTTP server, a watcher thread, and the last build's outcome."""
 
     def __init__(self, root: Path | str, *, host: str = "127.0.0.1", port: int = 8000, drafts: bool = True,
-                 poll_interval: float = 0.2, log: Callable[[str], None] | None = None):
+                 poll_interval: float = 0.1, log: Callable[[str], None] | None = None):
         self.root = Path(root).resolve()
         self.drafts = drafts
         self.poll_interval = poll_interval
         self.log = log or (lambda message: None)
         self.output = self.root / PREVIEW_DIR
         self.state = _State()
+        self._parsed: dict[str, Issue] = {}  # parsed issues by source hash, kept between builds
         self._stop = threading.Event()
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.httpd.daemon_threads = True
@@ -102,9 +106,10 @@ class PreviewServer:
         started = time.perf_counter()
         try:
             site = load_site(self.root, overrides={"base_url": self.url})
-            report = build(site, BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1))
+            options = BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1, cleanup_later=True)
+            report = build(site, options, memo=self._parsed)
             problems: list[str] = []
-            self.log(f"rebuilt in {time.perf_counter() - started:.2f}s: {report.written} changed")
+            self.log(f"rebuilt in {time.perf_counter() - started:.2f}s: {report.rendered} rendered, {report.written} changed")
         except TidingsError as exc:
             report = None
             problems = [str(p) for p in exc.problems]

@@ -17,6 +17,8 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import threading
+import uuid
 from pathlib import Path
 
 __all__ = ["Staging", "write_atomic", "read_if_same"]
@@ -61,9 +63,10 @@ def read_if_same(path: Path, data: bytes) -> bool:
 class Staging:
     """A folder the build writes into, swapped with the output folder on commit."""
 
-    def __init__(self, final: Path, *, durable: bool = True):
+    def __init__(self, final: Path, *, durable: bool = True, background_cleanup: bool = False):
         self.final = final
         self.durable = durable  # flush to disk before the swap (off for the preview server)
+        self.background_cleanup = background_cleanup  # remove the old tree after commit returns (preview server)
         self.dir = final.parent / f".{final.name}.staging-{os.getpid()}"
         self._remove_leftovers()
         self.dir.mkdir(parents=True)
@@ -72,20 +75,29 @@ class Staging:
     def _remove_leftovers(self) -> None:
         """Staging folders of builds that crashed are removed; live ones are left alone."""
         for old in self.final.parent.glob(f".{self.final.name}.staging-*"):
-            pid = old.name.rsplit("-", 1)[-1]
+            pid, _, trash = old.name.rsplit("-", 1)[-1].partition(".old")
             if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
                 continue
+            if trash and pid == str(os.getpid()):
+                continue  # an old site this process is deleting in the background
             shutil.rmtree(old, ignore_errors=True)
 
-    def write(self, relative: str, data: bytes) -> bool:
-        """Stage one output; returns False when the previous site had identical bytes."""
-        target = self.dir / relative
+    def _parent(self, target: Path) -> None:
         parent = target.parent
         if parent not in self._made:
             parent.mkdir(parents=True, exist_ok=True)
             self._made.add(parent)
+
+    def write(self, relative: str, data: bytes, *, same: bool | None = None) -> bool:
+        """Stage one output; returns False when the previous site had identical bytes.
+
+        ``same`` is the caller's knowledge (from the build state's byte hashes)
+        that the previous file holds these bytes; None means compare them here.
+        """
+        target = self.dir / relative
+        self._parent(target)
         previous = self.final / relative
-        if read_if_same(previous, data):
+        if same if same is not None else read_if_same(previous, data):
             try:
                 os.link(previous, target)
                 return False
@@ -95,18 +107,36 @@ class Staging:
             fh.write(data)
         return True
 
+    def carry(self, relative: str) -> bool:
+        """Take an output over from the previous site unread (a hard link); False when it is missing."""
+        target = self.dir / relative
+        self._parent(target)
+        try:
+            os.link(self.final / relative, target)
+            return True
+        except OSError:
+            return False
+
     def staged_files(self) -> set[str]:
         return {p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file()}
 
-    def commit(self) -> int:
-        """Make the staged tree the site. Returns how many old files are gone."""
-        old_files = {p.relative_to(self.final).as_posix() for p in self.final.rglob("*") if p.is_file()} if self.final.is_dir() else set()
-        removed = len(old_files - self.staged_files()) if old_files else 0
+    def commit(self, *, removed: int | None = None, written: list[str] | None = None) -> int:
+        """Make the staged tree the site. Returns how many old files are gone.
+
+        ``removed`` (when the caller knows it) spares a scan of both trees.
+        ``written`` lists the files staged with new bytes: when there are few,
+        only they are flushed (hard links and folders are metadata, which the
+        file system's journal commits in order before the swap), instead of
+        flushing every file system with ``sync``.
+        """
+        if removed is None:
+            old_files = {p.relative_to(self.final).as_posix() for p in self.final.rglob("*") if p.is_file()} if self.final.is_dir() else set()
+            removed = len(old_files - self.staged_files()) if old_files else 0
         if self.durable:
-            os.sync()  # the staged files reach the disk before they become the site
+            self._flush(written)  # the staged files reach the disk before they become the site
         if self.final.exists():
             if _exchange(self.dir, self.final):
-                shutil.rmtree(self.dir, ignore_errors=True)
+                self._remove_old(self.dir)
             else:
                 aside = self.final.parent / f".{self.final.name}.old-{os.getpid()}"
                 os.rename(self.final, aside)
@@ -116,6 +146,30 @@ class Staging:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             os.rename(self.dir, self.final)
         return removed
+
+    def _flush(self, written: list[str] | None) -> None:
+        if written is None or len(written) > 256:
+            os.sync()
+            return
+        for relative in written:
+            fd = os.open(self.dir / relative, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _remove_old(self, tree: Path) -> None:
+        """Delete the previous site, now in the staging folder's place (off the critical path if asked)."""
+        if not self.background_cleanup:
+            shutil.rmtree(tree, ignore_errors=True)
+            return
+        trash = tree.with_name(f"{tree.name}.old{uuid.uuid4().hex[:8]}")  # frees the staging name at once
+        try:
+            os.rename(tree, trash)
+        except OSError:
+            shutil.rmtree(tree, ignore_errors=True)
+            return
+        threading.Thread(target=shutil.rmtree, args=(trash, True), daemon=True).start()
 
     def abort(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -15,13 +15,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--drafts", action="store_true", help="include drafts and future-dated issues")
     p.add_argument("-o", "--output", type=Path, help="output folder (default: output_dir from tidings.yaml)")
     p.add_argument("-j", "--jobs", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--full", action="store_true", help="render every output, ignoring the build state of earlier builds")
     p.add_argument("-v", "--verbose", action="store_true", help="print the time of each build phase")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     site = load_site(args.root)
-    options = BuildOptions(drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None)
+    options = BuildOptions(
+        drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None, full=args.full
+    )
     report = build(site, options)
     if args.verbose:
         for name, seconds in report.phases.items():

@@ -143,7 +143,8 @@ def _add_link(links: dict[str, FeaturedLink], link: Link, issue: Issue, anchor: 
     entry = links.get(link.key)
     if entry is None:
         entry = links[link.key] = FeaturedLink(link.key, link.url, title or link.text or link.url, link.host)
-    if not entry.refs or entry.refs[-1] != (issue, anchor):
+    # identity, not ==: comparing two issues field by field costs more than the whole index
+    if not entry.refs or entry.refs[-1][0] is not issue or entry.refs[-1][1] != anchor:
         entry.refs.append((issue, anchor))
 
 

@@ -22,6 +22,7 @@ from ..plan import Output, RenderContext
 from ..sanitize import SafeHtml
 from . import paths
 from .feedformats import FeedEntry
+from .views import pages_nav
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -90,6 +91,10 @@ class DigestProducer:
         out = [Output(paths.output_file(paths.digests_path()), self.name, "index")]
         out += [Output(paths.output_file(paths.digest_path(d.slug)), self.name, "digest", d.slug, d.source_path) for d in digests]
         return out
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        # digest pages show the digests (ctx.extra, tracked by the build) and the site navigation
+        return {"view:nav": pages_nav(ctx.pages)}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         digests = digests_of(ctx)

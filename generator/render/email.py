@@ -33,6 +33,7 @@ from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
 from . import paths
+from .views import source_key
 from .plaintext import WIDTH, clean, fragment_text
 
 __all__ = [
@@ -220,6 +221,11 @@ class EmailProducer:
                 self._cache.clear()
             cached = self._cache[slug] = render_edition(ctx, ctx.archive.by_slug[slug])
         return cached
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        """An edition shows its issue only (templates and settings are tracked by the build)."""
+        key, value = source_key(ctx.archive.by_slug[output.key])
+        return {key: value}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         from ..mail.message import build_message, encoded_html_size, identity_for

@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import jinja2
@@ -22,7 +22,7 @@ from ..model import ItemGroup
 from ..urls import slugify
 from . import paths
 
-__all__ = ["bundled_theme_dir", "theme_dirs", "make_environment", "Assets", "collect_assets"]
+__all__ = ["bundled_theme_dir", "theme_dirs", "make_environment", "TrackingEnvironment", "Assets", "collect_assets", "template_digest"]
 
 
 def bundled_theme_dir() -> Path:
@@ -74,12 +74,38 @@ def collect_assets(dirs: list[Path]) -> Assets:
     return Assets(files)
 
 
-def make_environment(site: Site, assets: Assets, *, on_load: Callable[[str], None] | None = None) -> jinja2.Environment:
-    """Build the environment for ``site``; ``on_load`` is told each template name loaded."""
+class TrackingEnvironment(jinja2.Environment):
+    """An environment that tells ``on_use`` every template a render asks for.
+
+    Unlike a loader hook, this also sees templates served from Jinja's cache
+    (``extends``, ``include`` and ``import`` all come through here), so each
+    output's template dependencies are complete (for incremental builds).
+    """
+
+    on_use: Callable[[str], None] | None = None
+
+    def _load_template(self, name: str, globals: Any) -> jinja2.Template:  # type: ignore[override]
+        if self.on_use is not None:
+            self.on_use(name)
+        return super()._load_template(name, globals)
+
+
+def make_environment(
+    site: Site,
+    assets: Assets,
+    *,
+    on_load: Callable[[str], None] | None = None,
+    on_use: Callable[[str], None] | None = None,
+    bytecode_dir: Path | None = None,
+) -> TrackingEnvironment:
+    """Build the environment for ``site``; ``on_load`` is told each template name loaded
+    from disk, ``on_use`` each template name a render uses (cached or not).
+    ``bytecode_dir`` keeps compiled templates between builds (Jinja checks each
+    against its source)."""
     loader = jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs(site)])
     if on_load is not None:
         loader = _RecordingLoader(loader, on_load)
-    env = jinja2.Environment(
+    env = TrackingEnvironment(
         loader=loader,
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -87,6 +113,7 @@ def make_environment(site: Site, assets: Assets, *, on_load: Callable[[str], Non
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(bytecode_dir),
     )
     parts = urlsplit(site.config.base_url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -120,7 +147,18 @@ def make_environment(site: Site, assets: Assets, *, on_load: Callable[[str], Non
         asset=lambda name: url(assets.path(name)),
         kind_title=lambda kind: _kind_title(site, kind),
     )
+    env.on_use = on_use
     return env
+
+
+def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only checkout builds without it
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _format_date(value: datetime, style: str = "long") -> str:
@@ -149,3 +187,15 @@ class _RecordingLoader(jinja2.BaseLoader):
 
     def list_templates(self) -> list[str]:
         return self.inner.list_templates()
+
+
+def template_digest(env: jinja2.Environment, name: str) -> str:
+    """Fingerprint of the source Jinja would load for ``name`` now ('' when there is none)."""
+    loader = env.loader
+    inner = loader.inner if isinstance(loader, _RecordingLoader) else loader
+    assert inner is not None
+    try:
+        source, filename, _ = inner.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        return ""
+    return hashlib.blake2b(f"{filename}\x1f{source}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -11,6 +11,8 @@ and a pattern that would send two issues to one place is a build error.
 
 from __future__ import annotations
 
+import hashlib
+
 from ..config import WebConfig
 from ..content.archive import Archive
 from ..errors import BuildError, Problem, SourcePos
@@ -71,6 +73,11 @@ class RedirectsProducer:
     def plan(self, ctx: RenderContext) -> list[Output]:
         redirect_rules(ctx.site.config.web, ctx.archive)  # clashes fail the build before rendering
         return [Output("_redirects", self.name, "redirects")]
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        # the file is exactly its rules: the newest issue and each issue's old and new address
+        rules = redirect_rules(ctx.site.config.web, ctx.archive)
+        return {"view:redirects": hashlib.sha256(repr(rules).encode()).hexdigest()}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         url = ctx.env.filters["url"]

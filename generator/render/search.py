@@ -11,6 +11,7 @@ the link index instead, so nothing on the site depends on it.
 from __future__ import annotations
 
 from ..plan import Output, RenderContext
+from .views import pages_nav
 
 __all__ = ["SEARCH_PATH", "SearchProducer"]
 
@@ -26,6 +27,10 @@ class SearchProducer:
         if "search_path" not in ctx.extra:  # search is off, or there is nothing to search yet
             return []
         return [Output("search/index.html", self.name, "search")]
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        # the page shows no content of its own, only the site navigation (templates and config aside)
+        return {"view:nav": pages_nav(ctx.pages)}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         template = ctx.env.get_template("search.html")

@@ -8,11 +8,14 @@ model values and small helpers; URLs come from :mod:`generator.render.paths`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Sequence, TypeVar
 from xml.sax.saxutils import escape as xml_escape
 
 from ..plan import Output, RenderContext
-from . import paths
+from ..buildstate import digest
+from . import paths, views
+
+T = TypeVar("T")
 
 __all__ = ["SiteProducer", "AssetProducer"]
 
@@ -21,6 +24,19 @@ class SiteProducer:
     """HTML pages, the sitemap and robots.txt."""
 
     name = "site"
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, Any] = {}  # per build: paginations and fingerprints shared by outputs
+        self._views = views.Views()
+
+    def _cached(self, key: Any, make: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value
+
+    def _paginate(self, ctx: RenderContext, listing: str, entries: Sequence[T], base: str) -> list[paths.Pagination[T]]:
+        return self._cached(("pages", listing), lambda: paths.paginate(entries, ctx.site.config.page_size, base))
 
     def plan(self, ctx: RenderContext) -> list[Output]:
         archive = ctx.archive
@@ -36,7 +52,7 @@ class SiteProducer:
         ]
         for issue in archive.issues:
             out.append(Output(paths.output_file(paths.issue_path(issue)), self.name, "issue", issue.slug, issue.source_path))
-        for year in archive.by_year():
+        for year in self._cached("by_year", archive.by_year):
             out.append(Output(paths.output_file(paths.year_path(year)), self.name, "archive-year", str(year)))
         for kind in self._kinds(ctx):
             for page in paths.paginate(archive.kinds.get(kind, ()), size, paths.kind_path(kind)):
@@ -91,11 +107,11 @@ class SiteProducer:
         )
 
     def _archive(self, ctx: RenderContext, output: Output) -> str:
-        return self._page(ctx, "archive.html", paths.archive_path(), title="Archive", years=ctx.archive.by_year())
+        return self._page(ctx, "archive.html", paths.archive_path(), title="Archive", years=self._cached("by_year", ctx.archive.by_year))
 
     def _archive_year(self, ctx: RenderContext, output: Output) -> str:
         year = int(output.key)
-        years = ctx.archive.by_year()
+        years = self._cached("by_year", ctx.archive.by_year)
         ordered = list(years)
         index = ordered.index(year)
         return self._page(
@@ -115,13 +131,13 @@ class SiteProducer:
 
     def _kind(self, ctx: RenderContext, output: Output) -> str:
         kind, number = output.key.rsplit(":", 1)
-        pages = paths.paginate(ctx.archive.kinds.get(kind, ()), ctx.site.config.page_size, paths.kind_path(kind))
+        pages = self._paginate(ctx, f"kind:{kind}", ctx.archive.kinds.get(kind, ()), paths.kind_path(kind))
         page = pages[int(number) - 1]
         title = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
         return self._page(ctx, "section_kind.html", page.path, title=title, kind=kind, pagination=page)
 
     def _links(self, ctx: RenderContext, output: Output) -> str:
-        pages = paths.paginate(ctx.archive.links, ctx.site.config.page_size, paths.links_path())
+        pages = self._paginate(ctx, "links", ctx.archive.links, paths.links_path())
         page = pages[int(output.key) - 1]
         return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=len(ctx.archive.links))
 
@@ -131,7 +147,7 @@ class SiteProducer:
 
     def _tag(self, ctx: RenderContext, output: Output) -> str:
         slug, number = output.key.rsplit(":", 1)
-        pages = paths.paginate(ctx.archive.tags[slug], ctx.site.config.page_size, paths.tag_path(slug))
+        pages = self._paginate(ctx, f"tag:{slug}", ctx.archive.tags[slug], paths.tag_path(slug))
         page = pages[int(number) - 1]
         name = ctx.archive.tag_names[slug]
         return self._page(ctx, "tag.html", page.path, title=f"Tagged “{name}”", tag=name, pagination=page)
@@ -145,23 +161,76 @@ class SiteProducer:
 
     def _sitemap(self, ctx: RenderContext, output: Output) -> str:
         absolute = ctx.env.filters["absolute"]
-        entries: list[tuple[str, datetime | None]] = [("/", ctx.archive.latest.date if ctx.archive.latest else None)]
-        entries += [(paths.issue_path(i), i.date) for i in ctx.archive.issues]
-        entries += [(paths.archive_path(), None)] + [(paths.year_path(y), None) for y in ctx.archive.by_year()]
-        entries += [(paths.kind_path(k), None) for k in self._kinds(ctx)]
-        entries += [(paths.links_path(), None), (paths.tags_path(), None)]
-        entries += [(paths.tag_path(slug), None) for slug in ctx.archive.tags]
-        entries += [(paths.page_path(p), None) for p in ctx.pages]
         lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        for path, when in entries:
+        for path, when in self._sitemap_entries(ctx):
             lastmod = f"<lastmod>{when.astimezone(timezone.utc).date().isoformat()}</lastmod>" if when else ""
             lines.append(f"  <url><loc>{xml_escape(absolute(path))}</loc>{lastmod}</url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
+    def _sitemap_entries(self, ctx: RenderContext) -> list[tuple[str, datetime | None]]:
+        entries: list[tuple[str, datetime | None]] = [("/", ctx.archive.latest.date if ctx.archive.latest else None)]
+        entries += [(paths.issue_path(i), i.date) for i in ctx.archive.issues]
+        entries += [(paths.archive_path(), None)] + [(paths.year_path(y), None) for y in self._cached("by_year", ctx.archive.by_year)]
+        entries += [(paths.kind_path(k), None) for k in self._kinds(ctx)]
+        entries += [(paths.links_path(), None), (paths.tags_path(), None)]
+        entries += [(paths.tag_path(slug), None) for slug in ctx.archive.tags]
+        entries += [(paths.page_path(p), None) for p in ctx.pages]
+        return entries
+
     def _robots(self, ctx: RenderContext, output: Output) -> str:
         absolute = ctx.env.filters["absolute"]
         return f"User-agent: *\nAllow: /\n\nSitemap: {absolute('/sitemap.xml')}\n"
+
+
+    # -- what each output shows, for incremental builds
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        """Dependency keys → fingerprints of everything ``output`` shows (templates and config aside)."""
+        archive = ctx.archive
+        v = self._views
+        deps = {"view:nav": self._cached("nav", lambda: views.pages_nav(ctx.pages))}
+        kind, key = output.kind, output.key
+        if kind == "issue":
+            issue = archive.by_slug[key]
+            older, newer = archive.neighbours(issue)
+            deps.update([views.source_key(issue)])
+            deps["view:older"] = digest(v.card(older)) if older else ""
+            deps["view:newer"] = digest(v.card(newer)) if newer else ""
+        elif kind == "home":
+            if archive.latest:
+                deps.update([views.source_key(archive.latest)])
+            deps["view:recent"] = v.cards(archive.issues[1 : 1 + ctx.site.config.recent_issues])
+        elif kind == "archive":
+            deps["view:years"] = self._cached("years", lambda: digest(*(
+                f"{y}-{m}:{len(issues)}:{issues[0].date.isoformat()}" for y, months in self._cached("by_year", archive.by_year).items() for m, issues in months.items()
+            )))
+        elif kind == "archive-year":
+            years = self._cached("by_year", archive.by_year)
+            ordered = list(years)
+            deps["view:year"] = digest(
+                v.cards(i for month in years[int(key)].values() for i in month), "|".join(map(str, ordered))
+            )
+        elif kind == "sections":
+            deps["view:kinds"] = digest(*(f"{k}:{len(archive.kinds.get(k, ()))}" for k in self._kinds(ctx)))
+        elif kind == "kind":
+            name, number = key.rsplit(":", 1)
+            page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
+            deps["view:entries"] = digest(views.pagination(page), *(v.entry(e) for e in page.entries))
+        elif kind == "links":
+            page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
+            deps["view:entries"] = digest(views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries))
+        elif kind == "tags":
+            deps["view:tags"] = digest(*(f"{s}\x1e{archive.tag_names[s]}\x1e{len(i)}" for s, i in archive.tags.items()))
+        elif kind == "tag":
+            slug, number = key.rsplit(":", 1)
+            page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
+            deps["view:entries"] = digest(views.pagination(page), archive.tag_names[slug], v.cards(page.entries))
+        elif kind == "content-page":
+            deps.update([views.source_key(next(p for p in ctx.pages if p.slug == key))])
+        elif kind == "sitemap":
+            deps["view:sitemap"] = digest(*(f"{p}\x1e{w.isoformat() if w else ''}" for p, w in self._sitemap_entries(ctx)))
+        return deps
 
 
 class AssetProducer:
@@ -175,3 +244,6 @@ class AssetProducer:
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         data: bytes = ctx.assets.files[output.key].read_bytes()
         return data
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        return {"asset": output.path}  # the name carries a hash of the file's bytes

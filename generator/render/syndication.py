@@ -30,6 +30,7 @@ from ..content.metadata import parse_date
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
+from ..buildstate import digest
 from . import paths
 from .digests import digest_link_entries
 from .email import absolutize
@@ -196,6 +197,23 @@ class FeedsProducer:
         base = self._envelope(ctx, f"{config.title}: {name}", f"Every item from the {name} sections of {config.title}.", paths.kind_path(kind), section_feed_path(kind))
         chosen: Sequence[KindEntry] = ctx.archive.kinds.get(kind, ())[: config.syndication.section_entries]
         return Feed(**{**_fields(base), "entries": tuple(item_entry(ctx, e.issue, e.item) for e in chosen)})
+
+    def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
+        """The issues a feed shows entries from, by their source (digests are tracked via ctx.extra)."""
+        config = ctx.site.config
+        if output.kind == "section":
+            chosen = ctx.archive.kinds.get(output.key, ())[: config.syndication.section_entries]
+            shown = [f"{e.issue.source_hash}#{e.item.anchor}" for e in chosen]
+        elif output.kind.startswith("links"):
+            shown, count = [], 0
+            for issue in ctx.archive.issues:
+                if count >= config.syndication.links:
+                    break
+                count += sum(1 for item in issue.iter_items() if item.links)
+                shown.append(issue.source_hash)
+        else:
+            shown = [i.source_hash for i in ctx.archive.issues[: config.syndication.entries]]
+        return {"view:entries": digest(*shown)}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         kind = output.kind

@@ -1,0 +1,469 @@
+"""Persistent build state: what each output read, so a rebuild renders only what changed.
+
+Why: a newsletter archive grows by one issue a week while its site has
+thousands of pages. Rendering all of them on every save makes the preview
+slow; rendering only "the page of the file that changed" (mtime-based dirty
+builds) leaves navigation and index pages stale. The build state sits between:
+every output records the fingerprints of everything it read, and is rendered
+again only when one of them changes.
+
+An output's dependencies are ``key → fingerprint`` pairs:
+
+- ``source:<path>``, ``card:<slug>``, ``view:<name>``… — what its producer
+  says it shows (``Producer.fingerprint``; a producer without one depends on
+  the whole content, so it is never stale by mistake);
+- ``template:<name>`` — every template Jinja loaded while rendering it;
+- ``extra:<key>`` — every ``ctx.extra`` entry it read.
+
+Configuration, theme assets, options and the Tidings version form one global
+fingerprint: when it changes every output is rendered again. Parsed issues are
+kept as JSON keyed by the source bytes' hash (never pickles). Everything lives
+in the ``buildstate`` tables of ``.tidings/build.sqlite``; a file that cannot
+be trusted (newer schema, another Tidings version, corrupt) is discarded and
+the build is a full one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePath
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from . import __version__
+from .render.env import template_digest
+from .store import Store, StoreError
+
+__all__ = [
+    "STATE_FILE",
+    "BuildState",
+    "OutputRecord",
+    "SourceStat",
+    "Recorder",
+    "RecordingDict",
+    "Dependencies",
+    "digest",
+    "value_digest",
+    "scan_tree",
+    "trusted_stat",
+]
+
+STATE_FILE = ".tidings/build.sqlite"
+COMPONENT = "buildstate"
+RACY_NS = 2_000_000_000  # a file changed this close to a scan may change again unseen (same mtime tick)
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE buildstate_meta (target TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (target, key));
+    CREATE TABLE buildstate_sources (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL);
+    CREATE TABLE buildstate_parsed (hash TEXT NOT NULL, settings TEXT NOT NULL, issue TEXT NOT NULL, PRIMARY KEY (hash, settings));
+    CREATE TABLE buildstate_outputs (
+        target TEXT NOT NULL, path TEXT NOT NULL, producer TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+        deps TEXT NOT NULL, digest TEXT NOT NULL, links TEXT NOT NULL, PRIMARY KEY (target, path)
+    );
+    """
+]
+_TABLES = ("buildstate_meta", "buildstate_sources", "buildstate_parsed", "buildstate_outputs")
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def digest(*parts: str) -> str:
+    """A short, stable fingerprint of some strings (order matters)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def value_digest(value: Any) -> str:
+    """Fingerprint of plain data: dataclasses, mappings, sequences, scalars, dates, paths."""
+    h = hashlib.blake2b(digest_size=16)
+    _feed(h, value)
+    return h.hexdigest()
+
+
+def _feed(h: Any, value: Any) -> None:
+    if value is None or isinstance(value, (bool, int, float)):
+        h.update(f"{type(value).__name__}:{value!r}\x1f".encode())
+    elif isinstance(value, str):
+        h.update(b"s:" + value.encode("utf-8", "surrogatepass") + b"\x1f")
+    elif isinstance(value, (bytes, bytearray)):
+        h.update(b"b:" + bytes(value) + b"\x1f")
+    elif isinstance(value, (datetime, PurePath)):
+        h.update(f"{type(value).__name__}:{value}\x1f".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(f"d:{type(value).__qualname__}(".encode())
+        for f in dataclasses.fields(value):
+            h.update(f.name.encode() + b"=")
+            _feed(h, getattr(value, f.name))
+        h.update(b")")
+    elif isinstance(value, Mapping):
+        h.update(b"m{")
+        for k, v in value.items():
+            _feed(h, k)
+            _feed(h, v)
+        h.update(b"}")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        h.update(b"l[")
+        for v in items:
+            _feed(h, v)
+        h.update(b"]")
+    else:
+        text = repr(value)
+        # an object without a value repr can't be compared across builds: never equal
+        h.update((text if " at 0x" not in text else os.urandom(8).hex()).encode("utf-8", "surrogatepass"))
+
+
+# ---------------------------------------------------------------- recording reads
+
+
+class Recorder:
+    """Collects what one render read: template names and ``ctx.extra`` keys."""
+
+    ALL = "*"
+
+    def __init__(self) -> None:
+        self.templates: set[str] = set()
+        self.extra: set[str] = set()
+
+    def reset(self) -> None:
+        self.templates = set()
+        self.extra = set()
+
+    def template(self, name: str) -> None:
+        self.templates.add(name)
+
+
+class RecordingDict(dict):  # type: ignore[type-arg]
+    """``ctx.extra`` that tells a Recorder which keys a render looked at."""
+
+    def __init__(self, data: Mapping[str, Any], recorder: Recorder):
+        super().__init__(data)
+        self.recorder = recorder
+
+    def __getitem__(self, key: str) -> Any:
+        self.recorder.extra.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.recorder.extra.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.recorder.extra.add(str(key))
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.recorder.extra.add(Recorder.ALL)
+        return super().__iter__()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self.recorder.extra.add(Recorder.ALL)
+        return super().keys()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self.recorder.extra.add(Recorder.ALL)
+        return super().items()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self.recorder.extra.add(Recorder.ALL)
+        return super().values()
+
+
+# ---------------------------------------------------------------- files
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStat:
+    """A content file as last seen: stat first, the hash only when the stat moved."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    hash: str
+
+
+def trusted_stat(previous: SourceStat | None, st: os.stat_result, scanned_ns: int) -> bool:
+    """True when ``previous.hash`` still describes the file: same mtime and size, and
+    the file had not changed just before the previous scan (where a second edit in the
+    same clock tick would keep the mtime)."""
+    return (
+        previous is not None
+        and previous.mtime_ns == st.st_mtime_ns
+        and previous.size == st.st_size
+        and previous.mtime_ns < scanned_ns - RACY_NS
+    )
+
+
+def scan_tree(places: Iterable[Path]) -> tuple[str, int]:
+    """(fingerprint of every file's path, mtime and size; newest mtime) under ``places``."""
+    h = hashlib.blake2b(digest_size=16)
+    newest = 0
+    for place in places:
+        if place.is_file():
+            st = place.stat()
+            h.update(f"{place}\x1f{st.st_mtime_ns}\x1f{st.st_size}\n".encode())
+            newest = max(newest, st.st_mtime_ns)
+            continue
+        for dirpath, dirnames, filenames in os.walk(place):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                h.update(f"{path}\x1f{st.st_mtime_ns}\x1f{st.st_size}\n".encode())
+                newest = max(newest, st.st_mtime_ns)
+    return h.hexdigest(), newest
+
+
+# ---------------------------------------------------------------- the state file
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """An output of the previous build: how it was made, what it read, what it held."""
+
+    path: str
+    producer: str
+    kind: str
+    key: str
+    deps: dict[str, str]
+    digest: str  # of its bytes
+    links: tuple[str, ...]  # internal link targets (for the link check when it is carried over)
+
+
+class BuildState:
+    """The ``buildstate`` tables for one output folder (``target``); fails soft to empty."""
+
+    def __init__(self, store: Store | None, target: str):
+        self.store = store
+        self.target = target
+        self.discarded = ""  # why a previous state was thrown away, if it was
+
+    @classmethod
+    def open(cls, root: Path, target: Path) -> "BuildState":
+        path = root / STATE_FILE
+        reason = ""
+        for attempt in range(2):
+            try:
+                store = Store.open(path)
+                store.migrate(COMPONENT, _MIGRATIONS)
+                state = cls(store, str(target))
+                version = state.meta("tidings", target="")
+                if version != __version__:
+                    if version is not None:
+                        reason = f"written by Tidings {version}"
+                    state._clear()
+                state.discarded = reason
+                return state
+            except (StoreError, sqlite3.DatabaseError) as exc:
+                reason = f"unreadable ({exc})"
+                if attempt == 0:
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{path}{suffix}").unlink(missing_ok=True)
+            except OSError as exc:
+                reason = f"cannot be written ({exc.strerror})"
+                break
+        state = cls(None, str(target))
+        state.discarded = reason
+        return state
+
+    def _clear(self) -> None:
+        assert self.store is not None
+        with self.store.transaction() as db:
+            for table in _TABLES:
+                db.execute(f"DELETE FROM {table}")
+            db.execute(
+                "INSERT INTO buildstate_meta (target, key, value) VALUES ('', 'tidings', ?)", (__version__,)
+            )
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- reading
+
+    def meta(self, key: str, *, target: str | None = None) -> str | None:
+        if self.store is None:
+            return None
+        row = self.store.db.execute(
+            "SELECT value FROM buildstate_meta WHERE target = ? AND key = ?", (self.target if target is None else target, key)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def sources(self) -> dict[str, SourceStat]:
+        if self.store is None:
+            return {}
+        rows = self.store.db.execute("SELECT path, mtime_ns, size, hash FROM buildstate_sources")
+        return {r[0]: SourceStat(r[0], r[1], r[2], r[3]) for r in rows}
+
+    def parsed(self, hashes: Iterable[str], settings: str) -> dict[str, Any]:
+        """Parsed issues (as dicts) for the given source hashes, where known."""
+        if self.store is None:
+            return {}
+        wanted = list(hashes)
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.store.db.execute(
+                f"SELECT hash, issue FROM buildstate_parsed WHERE settings = ? AND hash IN ({marks})", (settings, *chunk)
+            )
+            for h, text in rows:
+                try:
+                    found[h] = json.loads(text)
+                except ValueError:
+                    continue  # a damaged row: parse the file again
+        return found
+
+    def outputs(self) -> dict[str, OutputRecord]:
+        if self.store is None:
+            return {}
+        rows = self.store.db.execute(
+            "SELECT path, producer, kind, key, deps, digest, links FROM buildstate_outputs WHERE target = ?", (self.target,)
+        )
+        found: dict[str, OutputRecord] = {}
+        for path, producer, kind, key, deps, dig, links in rows:
+            try:
+                found[path] = OutputRecord(path, producer, kind, key, json.loads(deps), dig, tuple(json.loads(links)))
+            except ValueError:
+                continue  # unreadable: the output is simply rendered again
+        return found
+
+    # -- writing
+
+    def record(
+        self,
+        *,
+        meta: Mapping[str, str],
+        sources: Iterable[SourceStat] | None,
+        parsed: Mapping[str, str],
+        settings: str,
+        outputs: Iterable[OutputRecord],
+        keep: set[str],
+    ) -> None:
+        """Save one successful build: new meta, the source scan, new parses, rendered outputs.
+
+        ``keep`` is every output path of this build; rows for other paths are dropped.
+        ``sources`` None leaves the source scan as it was (content given by the caller).
+        If saving fails the state is thrown away: a stale state must never outlive the site it describes.
+        """
+        if self.store is None:
+            return
+        try:
+            self._record(meta, sources, parsed, settings, outputs, keep)
+        except sqlite3.DatabaseError:
+            path = self.store.path
+            self.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _record(
+        self, meta: Mapping[str, str], sources: Iterable[SourceStat] | None, parsed: Mapping[str, str], settings: str,
+        outputs: Iterable[OutputRecord], keep: set[str],
+    ) -> None:
+        assert self.store is not None
+        with self.store.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO buildstate_meta (target, key, value) VALUES (?, ?, ?)",
+                [(self.target, k, v) for k, v in meta.items()],
+            )
+            if sources is not None:
+                db.execute("DELETE FROM buildstate_sources")
+                db.executemany(
+                    "INSERT OR REPLACE INTO buildstate_sources (path, mtime_ns, size, hash) VALUES (?, ?, ?, ?)",
+                    [(s.path, s.mtime_ns, s.size, s.hash) for s in sources],
+                )
+            db.executemany(
+                "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, issue) VALUES (?, ?, ?)",
+                [(h, settings, text) for h, text in parsed.items()],
+            )
+            db.execute("DELETE FROM buildstate_parsed WHERE hash NOT IN (SELECT hash FROM buildstate_sources)")
+            db.executemany(
+                "INSERT OR REPLACE INTO buildstate_outputs (target, path, producer, kind, key, deps, digest, links) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (self.target, o.path, o.producer, o.kind, o.key, json.dumps(o.deps, sort_keys=True), o.digest, json.dumps(list(o.links)))
+                    for o in outputs
+                ],
+            )
+            old = {r[0] for r in db.execute("SELECT path FROM buildstate_outputs WHERE target = ?", (self.target,))}
+            db.executemany(
+                "DELETE FROM buildstate_outputs WHERE target = ? AND path = ?", [(self.target, p) for p in old - keep]
+            )
+
+    def forget_outputs(self) -> None:
+        """Drop this target's outputs (the folder was replaced behind our back, or the global fingerprint moved)."""
+        if self.store is None:
+            return
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM buildstate_outputs WHERE target = ?", (self.target,))
+            db.execute("DELETE FROM buildstate_meta WHERE target = ?", (self.target,))
+
+
+# ---------------------------------------------------------------- staleness
+
+
+class Dependencies:
+    """Current fingerprints for dependency keys, computed once per build and shared by outputs."""
+
+    def __init__(self, env: Any, extra: Mapping[str, Any], fallback: Callable[[], str]):
+        self.env = env
+        self.extra = extra
+        self.fallback = fallback  # fingerprint of all content, for producers that cannot say what they show
+        self._templates: dict[str, str] = {}
+        self._extra: dict[str, str] = {}
+        self._content: str | None = None
+
+    def template(self, name: str) -> str:
+        if name not in self._templates:
+            self._templates[name] = template_digest(self.env, name)
+        return self._templates[name]
+
+    def extra_key(self, key: str) -> str:
+        if key not in self._extra:
+            if key == Recorder.ALL:
+                self._extra[key] = digest(*(f"{k}={self.extra_key(k)}" for k in sorted(dict.keys(self.extra))))  # type: ignore[arg-type]
+            elif dict.__contains__(self.extra, key):  # type: ignore[arg-type]
+                value = dict.__getitem__(self.extra, key)  # type: ignore[arg-type]
+                own = getattr(value, "fingerprint", None)  # a value may say what about it matters
+                self._extra[key] = own() if callable(own) else value_digest(value)
+            else:
+                self._extra[key] = "absent"
+        return self._extra[key]
+
+    def content(self) -> dict[str, str]:
+        if self._content is None:
+            self._content = self.fallback()
+        return {"content": self._content}
+
+    def complete(self, own: Mapping[str, str], templates: Iterable[str], extra: Iterable[str]) -> dict[str, str]:
+        """An output's full dependencies after rendering it."""
+        deps = dict(own)
+        deps.update((f"template:{n}", self.template(n)) for n in templates)
+        deps.update((f"extra:{k}", self.extra_key(k)) for k in extra)
+        return deps
+
+    def unchanged(self, record: OutputRecord, own: Mapping[str, str]) -> bool:
+        """True when everything ``record`` read still has the fingerprint it had."""
+        current = dict(own)
+        for key in record.deps:
+            if key.startswith("template:"):
+                current[key] = self.template(key[9:])
+            elif key.startswith("extra:"):
+                current[key] = self.extra_key(key[6:])
+        return current == record.deps

@@ -1,0 +1,69 @@
+"""View fingerprints: what a listing shows of an issue, an item or a featured link.
+
+Incremental builds compare these between builds (see :mod:`generator.buildstate`).
+A list page shows an issue's *card* — its header fields — not its body, so an
+edit to an issue's text changes its card only when its title, date, number,
+summary, tags, category or draft flag changed; the archive, tag and year pages
+then stay as they are. Item and link views cover the fields section and
+link-index pages show. A theme that shows more of an issue on a list page than
+its card must depend on the issue's source instead (``source_key``).
+
+The functions return plain text; a page's fingerprint is one hash over the
+texts of everything on it (hashing each entry separately costs more than the
+rest of the comparison).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..buildstate import digest
+from ..content.archive import FeaturedLink, KindEntry
+from ..model import Issue, Page
+from .paths import Pagination
+
+__all__ = ["Views", "source_key", "pages_nav", "pagination"]
+
+
+def source_key(doc: Issue | Page) -> tuple[str, str]:
+    """The dependency on a file's whole content."""
+    return f"source:{doc.source_path}", doc.source_hash
+
+
+def pages_nav(pages: Iterable[Page]) -> str:
+    """The standalone pages every page's navigation lists."""
+    return digest(*(f"{p.slug}\x1e{p.title}" for p in pages))
+
+
+def pagination(page: Pagination[object]) -> str:
+    return f"{page.number}/{page.count}@{page.base}"
+
+
+class Views:
+    """Texts of cards, entries and links for one build, each issue's card made once."""
+
+    def __init__(self) -> None:
+        self._cards: dict[int, str] = {}
+
+    def card(self, issue: Issue) -> str:
+        text = self._cards.get(id(issue))
+        if text is None:
+            text = self._cards[id(issue)] = "\x1e".join(
+                (issue.slug, issue.title, str(issue.number), issue.date.isoformat(), issue.summary,
+                 "|".join(issue.tags), str(issue.category), str(issue.draft))
+            )
+        return text
+
+    def cards(self, issues: Iterable[Issue]) -> str:
+        return digest(*(self.card(i) for i in issues))
+
+    def entry(self, e: KindEntry) -> str:
+        """An item as a section page shows it, with its issue's card."""
+        item = e.item
+        links = "\x1d".join(f"{link.url}\x1e{link.text}\x1e{link.inline}\x1e{'|'.join(link.labels)}" for link in item.links)
+        return f"{self.card(e.issue)}\x1c{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}"
+
+    def featured(self, link: FeaturedLink) -> str:
+        """A link-index entry: the link and where it was featured."""
+        refs = "\x1d".join(f"{issue.slug}\x1e{issue.label}\x1e{anchor}" for issue, anchor in link.refs)
+        return f"{link.url}\x1c{link.text}\x1c{link.host}\x1c{refs}"

@@ -1,0 +1,223 @@
+"""Incremental builds: after each edit, the site equals a clean full build byte for byte,
+and only the outputs whose dependencies changed were rendered (counted, as Hugo's tests do)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildOptions, BuildReport, build
+from generator.buildstate import STATE_FILE
+from generator.config import load_site
+
+CONFIG = """\
+title: Test Weekly
+base_url: https://test.example/
+description: A newsletter for tests.
+page_size: 3
+"""
+
+
+def issue(n: int, *, title: str | None = None, news: str = "", tags: str = "ops") -> str:
+    return f"""---
+title: "{title or f'Test Weekly #{n}'}"
+date: 2024-01-{n + 1:02d} 08:00
+tags: [{tags}]
+summary: Issue {n} in brief.
+---
+
+Hello from issue {n}.
+
+News
+====
+
+- [Release {n} is out](https://news.example/{n}) and it is good.{news}
+- [A study of {n}](https://study.example/{n}) with numbers.
+
+Tools
+=====
+
+- [Tool {n}](https://tools.example/{n}) does one thing.
+"""
+
+
+FEEDS = ["atom.xml", "feed.json", "feed.xml", "links.json", "links.xml"]  # all eight issues fit in every feed
+
+
+def pages(report: BuildReport) -> list[str]:
+    """The rendered web pages (not feeds, email editions or the sitemap)."""
+    return [p for p in report.rendered_paths if p.endswith(".html") and not p.startswith("email/")]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def age(root: Path) -> None:
+    """Make every file look an hour old, as files in a real repository are."""
+    past = time.time() - 3600
+    for path in root.rglob("*"):
+        if ".tidings" not in path.parts and path.is_file():
+            os.utime(path, (past, past))
+
+
+@pytest.fixture
+def site_root(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    (root / "content" / "issues").mkdir(parents=True)
+    (root / "content" / "pages").mkdir(parents=True)
+    (root / "tidings.yaml").write_text(CONFIG, encoding="utf-8")
+    for n in range(1, 9):
+        (root / "content" / "issues" / f"{n:03d}.md").write_text(issue(n, tags="ops, cloud" if n % 2 else "ops"), encoding="utf-8")
+    (root / "content" / "pages" / "about.md").write_text("---\ntitle: About\n---\n\nAbout us.\n", encoding="utf-8")
+    age(root)
+    return root
+
+
+class Builder:
+    """Builds incrementally into public/ and, to compare, from scratch into a fresh folder."""
+
+    def __init__(self, root: Path, tmp: Path):
+        self.root = root
+        self.tmp = tmp
+        self.clean_builds = 0
+
+    def incremental(self) -> BuildReport:
+        return build(load_site(self.root), BuildOptions(durable=False, workers=1))
+
+    def assert_same_as_clean(self) -> None:
+        self.clean_builds += 1
+        clean = self.tmp / f"clean-{self.clean_builds}"
+        build(load_site(self.root), BuildOptions(durable=False, workers=1, output_dir=clean, keep_state=False))
+        built, expected = tree(self.root / "public"), tree(clean)
+        assert sorted(built) == sorted(expected)
+        assert [p for p in expected if built[p] != expected[p]] == []
+
+    def step(self) -> BuildReport:
+        report = self.incremental()
+        self.assert_same_as_clean()
+        return report
+
+
+def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path) -> None:
+    b = Builder(site_root, tmp_path)
+    issues = site_root / "content" / "issues"
+
+    first = b.step()
+    assert first.rendered == first.outputs > 30 and first.parsed == 8
+
+    # nothing changed: the build stops after looking at the files
+    again = b.incremental()
+    assert again.up_to_date and again.rendered == 0 and again.parsed == 0 and list(again.phases) == ["read"]
+
+    # an item's text in issue 4: its page and the one section page showing the item
+    (issues / "004.md").write_text(issue(4, news=" Now with more detail."), encoding="utf-8")
+    r = b.step()
+    assert r.parsed == 1
+    assert pages(r) == ["issues/4/index.html", "sections/news/page/3/index.html"]
+    assert [p for p in r.rendered_paths if p.startswith("email/")] == ["email/4.eml", "email/4.html", "email/4.txt"]
+    assert [p for p in r.rendered_paths if p in FEEDS] == FEEDS
+    assert len(r.rendered_paths) == 12  # + the news and tools section feeds, which show issue 4's items
+
+    # its title: also both neighbours (prev/next titles), its year, its tag and section pages, the home page's list
+    (issues / "004.md").write_text(issue(4, title="Four, renamed", news=" Now with more detail."), encoding="utf-8")
+    r = b.step()
+    assert pages(r) == [
+        "archive/2024/index.html",
+        "index.html",
+        "issues/3/index.html",
+        "issues/4/index.html",
+        "issues/5/index.html",
+        "sections/news/page/3/index.html",  # issue 4's two news items straddle two pages
+        "sections/news/page/4/index.html",
+        "sections/tools/page/2/index.html",
+        "tags/ops/page/2/index.html",  # not tags/cloud: issue 4 is not tagged so
+    ]
+    assert len(r.rendered_paths) == 19  # + its 3 email files, 5 feeds and 2 section feeds
+
+    # a new latest issue shifts every paginated listing
+    (issues / "009.md").write_text(issue(9), encoding="utf-8")
+    r = b.step()
+    assert r.parsed == 1 and "issues/9/index.html" in r.rendered_paths and "issues/8/index.html" in r.rendered_paths
+    assert not {"issues/7/index.html", "about/index.html", "tags/cloud/index.html", "404.html"} & set(r.rendered_paths)
+    assert len(pages(r)) == 28  # home, archive, year, 2 issues, 9 link pages, 10 section pages, 4 tag pages
+    assert "_redirects" in r.rendered_paths  # /latest now leads to issue 9
+    assert len(r.rendered_paths) == 40  # + sitemap, _redirects, 3 email files, 5 feeds, 2 section feeds
+
+    # delete an issue: its page goes, its neighbours learn of each other
+    (issues / "006.md").unlink()
+    r = b.step()
+    assert r.removed == 5 and r.parsed == 0  # its page, its 3 email files and the last link-index page
+    assert {"issues/5/index.html", "issues/7/index.html"} <= set(r.rendered_paths)
+    assert not {"issues/4/index.html", "issues/8/index.html", "tags/cloud/index.html"} & set(r.rendered_paths)
+    assert len(pages(r)) == 23 and len(r.rendered_paths) == 31
+
+    # rename a file, same bytes: only its page and email edition are rendered again (their source moved); no bytes change
+    (issues / "002.md").rename(issues / "two.md")
+    r = b.step()
+    assert r.rendered_paths == ["email/2.eml", "email/2.html", "email/2.txt", "issues/2/index.html"]
+    assert r.written == 0 and r.parsed == 1
+
+    # a template: exactly the pages that use it
+    theme = site_root / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    bundled = Path(__file__).resolve().parents[1] / "themes" / "default" / "templates" / "tag.html"
+    (theme / "tag.html").write_text(bundled.read_text(encoding="utf-8").replace("<h1>", "<h1 class=tagged>"), encoding="utf-8")
+    r = b.step()
+    assert r.rendered_paths and all(p.startswith("tags/") and p != "tags/index.html" for p in r.rendered_paths)
+    assert len(r.rendered_paths) == 5
+
+    # the settings: everything
+    (site_root / "tidings.yaml").write_text(CONFIG.replace("Test Weekly", "Test Weekly Two"), encoding="utf-8")
+    r = b.step()
+    assert r.rendered == r.outputs
+
+
+def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> None:
+    b = Builder(site_root, tmp_path)
+    outputs = b.step().outputs
+    state = site_root / STATE_FILE
+
+    # another Tidings version wrote the state: discarded
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE buildstate_meta SET value = '0.0.1' WHERE key = 'tidings'")
+    r = b.step()
+    assert r.rendered == outputs and r.parsed == 8 and "Tidings 0.0.1" in r.state_note
+
+    # garbage in place of the database: discarded, rebuilt, still correct
+    for suffix in ("-wal", "-shm"):
+        Path(f"{state}{suffix}").unlink(missing_ok=True)
+    state.write_bytes(b"not a database at all" * 100)
+    r = b.step()
+    assert r.rendered == outputs and r.state_note.startswith("unreadable")
+
+    # the output folder replaced behind the build's back: nothing is carried over from it
+    public = site_root / "public"
+    os.rename(public, tmp_path / "elsewhere")
+    r = b.step()
+    assert r.rendered == outputs and r.parsed == 0
+
+    # a damaged output row is rendered again, not trusted
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE buildstate_outputs SET deps = 'not json' WHERE path = 'issues/3/index.html'")
+    (site_root / "content" / "issues" / "001.md").write_text(issue(1, news=" More."), encoding="utf-8")
+    r = b.step()
+    assert "issues/3/index.html" in r.rendered_paths
+
+
+def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path) -> None:
+    b = Builder(site_root, tmp_path)
+    b.step()
+    before = tree(site_root / "public")
+    bad = site_root / "content" / "issues" / "005.md"
+    bad.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    with pytest.raises(Exception):
+        b.incremental()
+    assert tree(site_root / "public") == before
+    bad.write_text(issue(5, title="Five again"), encoding="utf-8")
+    r = b.step()
+    assert "issues/5/index.html" in r.rendered_paths and r.rendered < r.outputs
