@@ -1,11 +1,15 @@
 """Time full builds of a synthetic 1,000-issue archive and of the This Week in Rust corpus.
 
-    python bench/bench_build.py [--issues 1000] [--repeat 3] [--jobs N]
+    python bench/bench_build.py [--issues 1000] [--repeat 3] [--jobs N] [--no-twir]
 
 Each build runs in a fresh process (cold: no cache, a new output folder) so
 import time and worker start-up are counted, as an editor would experience
 them. Prints wall time, pages per second, peak memory of the main process and
 of the largest worker, and the time of each build phase (median run).
+
+Two builds of the synthetic archive are timed: everything a build makes (site,
+email editions, feeds, search index), and the website alone (email editions
+and search off), which is what the core of the build costs.
 """
 
 from __future__ import annotations
@@ -79,7 +83,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         scratch = Path(tmp)
         synthetic = generate(scratch / "synthetic", issues=args.issues)
-        results = [measure(f"synthetic {args.issues} issues", synthetic, args.repeat, args.jobs, scratch)]
+        results = [measure(f"synthetic {args.issues}: everything", synthetic, args.repeat, args.jobs, scratch)]
+        site_only = generate(scratch / "site-only", issues=args.issues)
+        with open(site_only / "tidings.yaml", "a", encoding="utf-8") as fh:
+            fh.write("email: {editions: false}\nweb: {search: false}\n")
+        results.append(measure(f"synthetic {args.issues}: website only", site_only, args.repeat, args.jobs, scratch))
         if not args.no_twir and TWIR.is_dir():
             twir = scratch / "twir"
             twir.mkdir()

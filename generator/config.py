@@ -90,6 +90,7 @@ class SmtpConfig:
 class EmailConfig:
     """The email edition and its sending (see docs/email.md)."""
 
+    editions: bool = option(True, doc="Write each issue's email edition (email/<n>.html, .txt, .eml) during the build.")
     from_name: str = option("", doc="Sender name; defaults to the newsletter's title.")
     from_address: str = option("", doc="Sender address; defaults to author.email, else newsletter@<host of base_url>.")
     reply_to: str = option("", doc="Where replies go, if not to the sender.")

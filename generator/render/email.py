@@ -209,6 +209,8 @@ class EmailProducer:
 
     def plan(self, ctx: RenderContext) -> list[Output]:
         out: list[Output] = []
+        if not ctx.site.config.email.editions:  # `tidings email` and `tidings send` still render on demand
+            return out
         for issue in ctx.archive.issues:
             for ext in ("html", "txt", "eml"):
                 out.append(Output(f"email/{issue.slug}.{ext}", self.name, ext, issue.slug, issue.source_path))

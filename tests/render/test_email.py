@@ -301,3 +301,19 @@ def test_preview_server_serves_the_email_edition(tmp_path: Path) -> None:
             html = response.read().decode()
     # the preview's base URL is the preview server, so "view in browser" stays in the preview
     assert f'href="{server.url}issues/1/"' in html
+
+
+def test_editions_can_be_left_out_of_the_build_and_still_rendered_on_demand(make_site, capsys) -> None:
+    from generator.cli import main
+
+    root = make_site(
+        {
+            "tidings.yaml": "title: T\nbase_url: https://t.example/\nemail:\n  editions: false\n",
+            "content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\n## News\n- [A story](https://a.example/story)\n",
+        }
+    )
+    assert main(["-C", str(root), "build"]) == 0
+    assert not (root / "public" / "email").exists()
+    capsys.readouterr()
+    assert main(["-C", str(root), "email", "1", "--format", "txt"]) == 0
+    assert "https://a.example/story" in capsys.readouterr().out
