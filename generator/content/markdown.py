@@ -24,10 +24,12 @@ Choices:
 from __future__ import annotations
 
 import bisect
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from markdown_it_pyrs import MarkdownIt
 
@@ -84,13 +86,33 @@ def parse(text: str) -> Document:
     source = text.encode("utf-8")
     newlines = [m.start() for m in re.finditer(b"\n", source)]
     try:
-        root = _convert(_engine().tree(text))
+        with _quiet_stderr():  # a panic is recovered from below; Rust would still print it, with a backtrace
+            tree = _engine().tree(text)
+        root = _convert(tree)
     except BaseException as exc:  # pyo3 reports a Rust panic as PanicException (a BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         root = _from_python_parser(text, source, newlines)
     _link_addresses(root, inside_link=False)
     return Document(root, source, newlines)
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (Rust writes panics there directly)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @lru_cache(maxsize=1)
