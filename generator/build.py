@@ -72,6 +72,7 @@ class BuildOptions:
     full: bool = False  # ignore the build state and render everything (the state is saved again)
     keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
     cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
+    search: bool = True  # index for search when the site has it on (the preview server turns it off)
 
 
 @dataclass(slots=True)
@@ -84,7 +85,8 @@ class BuildReport:
     unchanged: int = 0
     removed: int = 0
     rendered: int = 0  # outputs rendered this time (the rest were carried over)
-    search_files: int = 0  # files of the search index (rebuilt from the staged pages on every build)
+    search_files: int = 0  # files of the search index
+    search_reindexed: bool = False  # the index was built afresh (False: carried over, nothing it covers changed)
     rendered_paths: list[str] = field(default_factory=list)
     parsed: int = 0  # issue files parsed (not found in the parse cache)
     up_to_date: bool = False  # nothing changed since the last build: nothing was done
@@ -459,7 +461,7 @@ def _build(
         archive = build_archive(content.issues, include_drafts=options.drafts, now=now)
         report.issues = len(archive.issues)
     with timer("plan"):
-        ctx = make_context(site, archive, content.pages)
+        ctx = make_context(site, archive, content.pages, search=options.search)
         producers = {p.name: p for p in producers_for(site)}
         outputs = [o for p in producers.values() for o in p.plan(ctx)]
         check_collisions(outputs)
@@ -477,10 +479,12 @@ def _build(
             results = _render_all(ctx, producers, chosen, staging, options.workers, before)
         bundle: list[tuple[str, bool]] = []
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
-            # The whole index is rebuilt from the staged folder, where carried pages are hard-linked too.
             with timer("search"):
-                bundle = _stage_search_index(site, staging, outputs)
+                carried_index = [] if _index_is_stale(outputs, results, previous) else _carry_search_index(staging)
+                # A fresh index is built from the staged folder, where carried pages are hard-linked too.
+                bundle = carried_index or _stage_search_index(site, staging, outputs)
                 report.search_files = len(bundle)
+                report.search_reindexed = not carried_index
         with timer("check"):
             links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
             _check_results([r.problem for r in results if r.problem], links, outputs, _link_positions(archive))
@@ -611,7 +615,7 @@ def _next_release(issues: tuple[Issue, ...], options: BuildOptions, now: datetim
     return min(due).isoformat() if due else ""
 
 
-def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> RenderContext:
+def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, search: bool = True) -> RenderContext:
     dirs = theme_dirs(site)
     if not dirs:
         raise BuildError([Problem(SourcePos("themes"), f"theme '{site.config.theme}' not found and no default theme is installed")])
@@ -620,17 +624,41 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...]) -> Rende
     env = make_environment(site, assets, on_use=recorder.template, bytecode_dir=site.root / ".tidings" / f"templates-{__version__}")
     links = load_link_files(site.root, archive)  # committed by `tidings check --all`; no network here
     data: dict[str, object] = {"digests": load_site_digests(site), "linkstatus": links}
-    if site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
+    if search and site.config.web.search and (archive.issues or pages):  # nothing to index: no search page
         data["search_path"] = SEARCH_PATH
     extra = RecordingDict(data, recorder)
     env.globals["link_gone"] = lambda link: extra["linkstatus"].gone(link)  # read through extra: recorded
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 
+def _indexed(outputs: list[Output]) -> set[str]:
+    """The pages the search index covers: issues and standalone pages."""
+    return {o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")}
+
+
+def _index_is_stale(outputs: list[Output], results: list[_Rendered], previous: dict[str, OutputRecord]) -> bool:
+    """True when an indexed page was rendered again, or pages came or went since the last build."""
+    indexed = _indexed(outputs)
+    if not previous or any(r.path in indexed for r in results):
+        return True
+    planned = {o.path for o in outputs}
+    return bool(indexed - set(previous)) or bool(set(previous) - planned)
+
+
+def _carry_search_index(staging: Staging) -> list[tuple[str, bool]]:
+    """The previous site's index, taken over unread (nothing it covers changed); [] when there is none."""
+    folder = staging.final / pagefind.BUNDLE_DIR
+    if not (folder / "pagefind.js").is_file():
+        return []
+    names = [p.relative_to(staging.final).as_posix() for p in folder.rglob("*") if p.is_file()]
+    if not all(staging.carry(name) for name in names):
+        return []
+    return [(name, False) for name in names]
+
+
 def _stage_search_index(site: Site, staging: Staging, outputs: list[Output]) -> list[tuple[str, bool]]:
     """Index the staged issue and page HTML with Pagefind and stage the bundle: (path, changed) pairs."""
-    pages = [o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")]
-    bundle = pagefind.index_site(staging.dir, language=site.config.language, files=pages)
+    bundle = pagefind.index_site(staging.dir, language=site.config.language, files=sorted(_indexed(outputs)))
     return [(path, staging.write(path, data)) for path, data in bundle.items()]
 
 

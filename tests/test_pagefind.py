@@ -106,3 +106,28 @@ def test_only_issue_and_page_files_are_read(tmp_path: Path) -> None:
     assert pagefind.file_glob(["issues/1/index.html", "about/index.html"]) == "{about/index.html,issues/1/index.html}"
     assert pagefind.file_glob(["odd {name}.html"]) is None
     assert pagefind.file_glob([]) is None
+
+
+def test_the_index_is_carried_over_unless_an_indexed_page_changed(tmp_path: Path) -> None:
+    root = copy_site(tmp_path)
+    site = load_site(root)
+    first = build(site, BuildOptions(durable=False))
+    index = root / "public" / "pagefind" / "pagefind.js"
+    inode = index.stat().st_ino
+    assert first.search_files > 0 and first.search_reindexed
+
+    # Only the tag pages show this template: the index is taken over as it was, unread.
+    theme = root / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "tags.html").write_text('{% extends "base.html" %}{% block main %}<h1>All the tags</h1>{% endblock %}')
+    second = build(site, BuildOptions(durable=False))
+    assert second.rendered > 0 and not any(p.startswith("issues/") for p in second.rendered_paths)
+    assert not second.search_reindexed
+    assert second.search_files == first.search_files and index.stat().st_ino == inode
+
+    # An issue's text changed: its page is indexed again.
+    issue = sorted((root / "content" / "issues").iterdir())[0]
+    issue.write_text(issue.read_text(encoding="utf-8") + "\nA brand new sentence about zeppelins.\n", encoding="utf-8")
+    third = build(site, BuildOptions(durable=False))
+    assert any(p.startswith("issues/") for p in third.rendered_paths)
+    assert third.search_reindexed and third.search_files > 0
