@@ -204,6 +204,9 @@ def trusted_stat(previous: SourceStat | None, st: os.stat_result, scanned_ns: in
     )
 
 
+_NOT_INPUTS = (".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal")  # the network commands' store
+
+
 def scan_tree(places: Iterable[Path]) -> tuple[str, int]:
     """(fingerprint of every file's path, mtime and size; newest mtime) under ``places``."""
     h = hashlib.blake2b(digest_size=16)
@@ -217,7 +220,7 @@ def scan_tree(places: Iterable[Path]) -> tuple[str, int]:
         for dirpath, dirnames, filenames in os.walk(place):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
             for name in sorted(filenames):
-                if name.startswith("."):
+                if name.startswith(".") or name.endswith(_NOT_INPUTS):
                     continue
                 path = os.path.join(dirpath, name)
                 try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from .build import BuildOptions, BuildReport, build
+from .build import BuildOptions, BuildReport, build, input_places
+from .buildstate import scan_tree
 from .config import CONFIG_FILE, Site, load_site
 from .errors import TidingsError
 from .model import Issue
@@ -45,29 +45,10 @@ _RELOAD_SCRIPT = """<script>
 </script>"""
 
 
-def snapshot(root: Path, site: Site | None) -> dict[str, tuple[int, int]]:
-    """(mtime_ns, size) of every file a build reads."""
-    places = [root / CONFIG_FILE, root / "themes", root / "content", root / "feeds"]
-    if site is not None:
-        places += [site.path(site.config.issues_dir), site.path(site.config.pages_dir)]
-    seen: dict[str, tuple[int, int]] = {}
-    for place in places:
-        if place.is_file():
-            st = place.stat()
-            seen[str(place)] = (st.st_mtime_ns, st.st_size)
-            continue
-        for dirpath, dirnames, filenames in os.walk(place):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(".") or name.endswith((".sqlite", ".sqlite-wal", ".sqlite-shm")):
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                seen[path] = (st.st_mtime_ns, st.st_size)
-    return seen
+def snapshot(root: Path, site: Site | None) -> str:
+    """A fingerprint (paths, mtimes, sizes) of every file a build reads; the watcher compares them."""
+    places = input_places(site) if site else [root / CONFIG_FILE, root / "themes", root / "content", root / "feeds"]
+    return scan_tree(p for p in places if p.exists())[0]
 
 
 @dataclass
