@@ -31,6 +31,22 @@ def is_tracking_param(name: str) -> bool:
     return lowered.startswith("utm_") or lowered in TRACKING_PARAMS
 
 
+# A URL already in normal form: lower-case scheme and host, no port, user, query or fragment, and a
+# path of characters that normalisation leaves as they are. Most featured links look like this,
+# and answering them without parsing is a large part of reading an issue quickly.
+_ALREADY_NORMAL = re.compile(r"(https?)://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?")
+
+
+def _already_normal(url: str) -> re.Match[str] | None:
+    match = _ALREADY_NORMAL.fullmatch(url)
+    if match is None:
+        return None
+    path = match.group(3) or ""
+    if path.endswith(("/index.html", "/index.htm")):
+        return None
+    return match
+
+
 def normalize_url(url: str, *, base: str | None = None) -> str:
     """The canonical form of ``url`` used as its identity.
 
@@ -42,6 +58,9 @@ def normalize_url(url: str, *, base: str | None = None) -> str:
     ``mailto:`` addresses are lower-cased; other schemes are returned trimmed.
     """
     url = url.strip()
+    simple = _already_normal(url)
+    if simple is not None:
+        return url if simple.group(3) else url + "/"
     if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         from urllib.parse import urljoin
 
@@ -76,6 +95,9 @@ def normalize_url(url: str, *, base: str | None = None) -> str:
 
 def host_of(url: str) -> str:
     """Lower-case host of an http(s) URL, '' for anything else."""
+    simple = _already_normal(url.strip())
+    if simple is not None:
+        return simple.group(2)
     try:
         parts = urlsplit(url.strip())
     except ValueError:

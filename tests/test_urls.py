@@ -40,3 +40,33 @@ def test_slugify_and_unique():
     taken: set[str] = set()
     assert [unique_slug("news", taken) for _ in range(3)] == ["news", "news-2", "news-3"]
     assert unique_slug("", taken) == "item"
+
+
+def test_the_fast_path_agrees_with_full_normalisation_on_every_twir_link(twir_issues):
+    """normalize_url and host_of answer already-normal URLs without parsing; the answers must not change."""
+    from generator import urls
+
+    issues, _ = twir_issues
+    seen = 0
+    for issue in issues:
+        for link in issue.iter_links():
+            url = link.url.strip()
+            if urls._already_normal(url) is None:
+                continue
+            seen += 1
+            slow_key = _slow(urls.normalize_url, url)
+            assert urls.normalize_url(url) == slow_key, url
+            assert urls.host_of(url) == _slow(urls.host_of, url), url
+    assert seen > 30_000
+
+
+def _slow(function, url):
+    """The function with the fast path switched off."""
+    from generator import urls
+
+    original = urls._already_normal
+    urls._already_normal = lambda _url: None
+    try:
+        return function(url)
+    finally:
+        urls._already_normal = original
