@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ print(json.dumps({"wall": wall, "outputs": report.outputs, "issues": report.issu
 
 
 def run_build(site: Path, out: Path, jobs: str) -> dict:
+    shutil.rmtree(site / ".tidings", ignore_errors=True)  # cold: no parse cache, no build state
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(site), str(out), jobs], capture_output=True, text=True, cwd=REPO, check=False
     )
