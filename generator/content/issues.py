@@ -25,6 +25,7 @@ The grouping rules (documented for editors in docs/content.md):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html as htmllib
 import re
@@ -519,16 +520,7 @@ class _BodyReader:
         top_slug = top or section.slug
         blocks = tuple(self._freeze_block(b, top_slug, section.kind, taken) for b in section.blocks)
         subs = tuple(self._freeze_items(s, taken, top_slug) for s in section.subsections)
-        return Section(
-            kind=section.kind,
-            title=section.title,
-            slug=section.slug,
-            level=section.level,
-            heading_links=section.heading_links,
-            blocks=blocks,
-            subsections=subs,
-            pos=section.pos,
-        )
+        return dataclasses.replace(section, blocks=blocks, subsections=subs)
 
     def _freeze_block(self, block: Any, section_slug: str, kind: str, taken: set[str]) -> Any:
         if isinstance(block, Prose):

@@ -7,6 +7,7 @@ its bullet: each is a pure function of the nodes or lines it is given.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ..model import Link
@@ -120,7 +121,7 @@ def labels_and_title(children: list[Node]) -> tuple[tuple[str, ...], str | None]
 
 
 def with_labels(link: Link, labels: tuple[str, ...]) -> Link:
-    return Link(url=link.url, key=link.key, text=link.text, host=link.host, labels=labels, inline=link.inline, pos=link.pos)
+    return dataclasses.replace(link, labels=labels)
 
 
 def dedent_item(lines: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ lane ends), so open sockets stay bounded however many hosts there are.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http
 import re
 import time
@@ -250,19 +251,7 @@ class LinkChecker:
                 outcome.attempts += first
         status = self._classify(url, fragment if verify else "", outcome)
         elapsed = time.monotonic() - started
-        return LinkStatus(
-            url=status.url,
-            kind=status.kind,
-            message=status.message,
-            code=status.code,
-            final_url=status.final_url,
-            redirects=status.redirects,
-            permanent=status.permanent,
-            elapsed=elapsed,
-            attempts=outcome.attempts,
-            checked_at=time.time(),
-            meta=status.meta,
-        )
+        return dataclasses.replace(status, elapsed=elapsed, attempts=outcome.attempts, checked_at=time.time())
 
     def _accepted(self, code: int | None) -> bool:
         return code is not None and (200 <= code < 300 or code in self.config.accept)

@@ -76,12 +76,9 @@ def parse(markup: str) -> Page:
     return page
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("email") / "site"
-    shutil.copytree(FIXTURE, root)
-    build(load_site(root), BuildOptions(workers=1, durable=False))
-    return root / "public"
+@pytest.fixture
+def built(email_site_public: Path) -> Path:
+    return email_site_public
 
 
 def _issue_links(issue: Issue, base: str) -> list[str]:

@@ -26,12 +26,9 @@ RFC822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
-@pytest.fixture(scope="module")
-def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("feeds") / "site"
-    shutil.copytree(FIXTURE, root)
-    build(load_site(root), BuildOptions(workers=1, durable=False))
-    return root / "public"
+@pytest.fixture
+def public(email_site_public: Path) -> Path:
+    return email_site_public
 
 
 def _absolute(url: str) -> bool:
