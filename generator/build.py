@@ -156,9 +156,10 @@ def _relative(path: Path, root: Path) -> str:
 def load_content(site: Site) -> Content:
     """Parse every issue and page; raise ContentError with all problems of all files.
 
-    Parsing runs in this process: an issue parses in about a millisecond, less
-    than it costs to send the parsed model back from a worker process. The
-    render workers, forked afterwards, inherit the parsed archive for free.
+    Parsing runs in this process: reading an issue into the model takes a few
+    milliseconds, about what it would cost to send the model back from a
+    worker process. The render workers, forked afterwards, inherit the parsed
+    archive for free.
     """
     return _Reader(site, None, None).read()
 
@@ -198,6 +199,7 @@ class _Reader:
         previous = self.state.sources() if self.state else {}
         scanned = int((self.state.meta("scanned") if self.state else None) or 0)
         found: list[tuple[Path, str, bytes | None, str]] = []  # file, rel, bytes if read, hash
+        unreadable: dict[str, str] = {}  # rel -> why
         folder = self.site.path(self.site.config.issues_dir)
         prefix = _relative(folder, root) + "/"  # resolved once, not per file
         for path in issue_files(self.site):
@@ -210,16 +212,17 @@ class _Reader:
                     data = path.read_bytes()
                     hashed = hashlib.sha256(data).hexdigest()
             except OSError as exc:
-                found.append((path, rel, b"", f"error:{exc.strerror}"))
+                unreadable[rel] = str(exc.strerror)
+                found.append((path, rel, None, ""))
                 continue
             self.stats.append(SourceStat(rel, st.st_mtime_ns, st.st_size, hashed))
             found.append((path, rel, data, hashed))
-        missing = [h for _, _, _, h in found if h not in self.memo]
+        missing = [h for _, rel, _, h in found if rel not in unreadable and h not in self.memo]
         stored = self.state.parsed(missing, self.settings_key) if self.state and missing else {}
         results: list[Issue | list[Problem]] = []
         for path, rel, data, hashed in found:
-            if hashed.startswith("error:"):
-                results.append([Problem(SourcePos(rel), f"cannot read: {hashed[6:]}")])
+            if rel in unreadable:
+                results.append([Problem(SourcePos(rel), f"cannot read: {unreadable[rel]}")])
                 continue
             issue = self.memo.get(hashed)
             if (issue is None or issue.source_path != rel) and hashed in stored:
@@ -286,10 +289,8 @@ def producers_for(site: Site) -> list[Producer]:
     from .render.email import EmailProducer
     from .render.syndication import FeedsProducer
 
-    producers: list[Producer] = [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer(), RedirectsProducer()]
-    if site.config.web.search:
-        producers.append(SearchProducer())
-    return producers
+    # Each producer decides from the render context whether it has outputs (search off: none).
+    return [SiteProducer(), AssetProducer(), DigestProducer(), EmailProducer(), FeedsProducer(), RedirectsProducer(), SearchProducer()]
 
 
 # ---------------------------------------------------------------- rendering

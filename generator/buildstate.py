@@ -409,14 +409,6 @@ class BuildState:
                 "DELETE FROM buildstate_outputs WHERE target = ? AND path = ?", [(self.target, p) for p in old - keep]
             )
 
-    def forget_outputs(self) -> None:
-        """Drop this target's outputs (the folder was replaced behind our back, or the global fingerprint moved)."""
-        if self.store is None:
-            return
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM buildstate_outputs WHERE target = ?", (self.target,))
-            db.execute("DELETE FROM buildstate_meta WHERE target = ?", (self.target,))
-
 
 # ---------------------------------------------------------------- staleness
 

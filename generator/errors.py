@@ -44,10 +44,6 @@ class SourcePos:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
 
-    def shifted(self, lines: int) -> "SourcePos":
-        """The same file, ``lines`` further down (used for body offsets)."""
-        return SourcePos(self.path, self.line + lines)
-
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -189,10 +189,6 @@ class Politeness:
         """Send ``host`` to the slow lane: from now on one request at a time."""
         self._gate(host).slow = True
 
-    def is_slow(self, host: str) -> bool:
-        gate = self.gates.get(host)
-        return bool(gate and gate.slow)
-
     def peak(self, host: str) -> int:
         """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
         gate = self.gates.get(host)
