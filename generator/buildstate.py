@@ -102,6 +102,8 @@ def _feed(h: Any, value: Any) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         h.update(f"d:{type(value).__qualname__}(".encode())
         for f in dataclasses.fields(value):
+            if not f.compare:
+                continue  # caches kept on the value (e.g. Item's display title) are not part of it
             h.update(f.name.encode() + b"=")
             _feed(h, getattr(value, f.name))
         h.update(b")")

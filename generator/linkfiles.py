@@ -19,7 +19,7 @@ Both are keyed by normalised URL and written sorted, so diffs stay small.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -155,6 +155,12 @@ class LinkFiles:
             return ""
         when = self.dates.get(link.pos.path)
         return wayback_url(link.url, when) if when else ""
+
+    def gone_inline(self, links: Iterable[Link]) -> list[tuple[Link, str]]:
+        """The dead links written inside a text, each with its archived copy's URL."""
+        if not self.dead:
+            return []
+        return [(link, url) for link in links if link.inline and (url := self.gone(link))]
 
     def description(self, key: str) -> Html:
         """The page's description, sanitised (no tags), or ''."""

@@ -79,14 +79,31 @@ class Item:
     kind: str  # the kind of that section ('news', 'tools', … or 'general')
     sponsored: bool
     pos: SourcePos
+    # Computed on first use and kept: listings and permalinks ask for it many times per build.
+    _display_title: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def primary_link(self) -> Link | None:
         return self.links[0] if self.links else None
 
     @property
+    def own_links(self) -> tuple[Link, ...]:
+        """The links on their own lines after the commentary (not those inside its text)."""
+        return tuple(link for link in self.links if not link.inline)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label of the item's links, e.g. ('video',), in order."""
+        return tuple(name for link in self.links for name in link.labels)
+
+    @property
     def display_title(self) -> str:
         """A title for listings: the item's own, else the start of its commentary."""
+        if self._display_title is None:
+            object.__setattr__(self, "_display_title", self._make_display_title())
+        return self._display_title  # type: ignore[return-value]
+
+    def _make_display_title(self) -> str:
         if self.title:
             return self.title
         text = " ".join(_strip_markup(self.commentary_html).split())

@@ -258,3 +258,42 @@ def test_parallel_and_serial_builds_are_identical(tmp_path):
     assert files_a == files_b
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def _many_issues(count: int) -> dict[str, str]:
+    files = {}
+    for n in range(1, count + 1):
+        files[f"content/issues/{n:03}.md"] = (
+            f"---\ntitle: Issue {n}\ndate: 2024-01-{(n % 28) + 1:02}T0{n % 10}:00:00Z\nnumber: {n}\n---\n"
+            f"Welcome to issue {n}.\n\n## News\n\nA story about topic {n}.<br>\n[https://n{n}.example/a](https://n{n}.example/a)\n\n"
+            f"## Tools\n\n- [Tool {n}](https://tools.example/{n}) does one thing well.\n"
+        )
+    return files
+
+
+def test_a_large_read_shared_with_a_second_process_gives_the_same_site(make_site, tmp_path):
+    """Past the threshold, a forked process parses part of the issues and sends them back as JSON."""
+    root = make_site(_many_issues(90))
+    site = load_site(root)
+    one = build(site, BuildOptions(output_dir=tmp_path / "one", workers=1, keep_state=False))
+    two = build(site, BuildOptions(output_dir=tmp_path / "two", workers=2))
+    assert one.parsed == two.parsed == 90
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
+    for rel in files:
+        assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
+    # The worker's JSON went into the parse cache: a full rebuild parses nothing.
+    again = build(site, BuildOptions(output_dir=tmp_path / "two", workers=2, full=True))
+    assert again.parsed == 0
+
+
+def test_problems_found_by_the_second_reader_process_are_reported(make_site):
+    files = _many_issues(90)
+    files["content/issues/089.md"] = "---\ntitle: Broken\ndate: not a date\n---\nText\n"  # in the worker's share
+    files["content/issues/002.md"] = "---\ndate: 2024-01-01\n---\nNo title\n"  # in this process's share
+    root = make_site(files)
+    with pytest.raises(ContentError) as caught:
+        build(load_site(root), BuildOptions(workers=2))
+    where = sorted(p.pos.path for p in caught.value.problems)
+    assert where == ["content/issues/002.md", "content/issues/089.md"]
+    assert not (root / "public").exists()

@@ -8,6 +8,7 @@ build error with the template's name and line, never an empty string on a page.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 from email.utils import format_datetime
@@ -131,11 +132,16 @@ def make_environment(
             return path
         return origin + url(path)
 
+    def issue_url(issue: Any) -> str:
+        """An issue page's URL: the one filter listings call for every entry."""
+        return base_path + paths.issue_path(issue)
+
     env.filters.update(
         url=url,
         absolute=absolute,
+        issue_url=issue_url,
         date=_format_date,
-        isodate=lambda d: d.isoformat(),
+        isodate=_isodate,
         rfc822=lambda d: format_datetime(d),
         plural=lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}",
     )
@@ -162,6 +168,20 @@ def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
 
 
 def _format_date(value: datetime, style: str = "long") -> str:
+    return _date_text(value, value.utcoffset(), style)
+
+
+def _isodate(value: datetime) -> str:
+    return _date_text(value, value.utcoffset(), "iso")
+
+
+@functools.lru_cache(maxsize=16384)
+def _date_text(value: datetime, offset: Any, style: str) -> str:
+    """Remembered: listings print the same few thousand issue dates on many pages, and
+    strftime is slow. ``offset`` is part of the key because equal instants in other time
+    zones may fall on other days."""
+    if style == "iso":
+        return value.isoformat()
     if style == "short":
         return f"{value.day} {value:%b %Y}"
     if style == "month":
