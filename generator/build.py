@@ -33,7 +33,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -75,6 +75,7 @@ class BuildOptions:
     keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
     cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
     search: bool = True  # index for search when the site has it on (the preview server turns it off)
+    in_place: bool = False  # update changed files one by one instead of swapping the tree (the preview server)
 
 
 @dataclass(slots=True)
@@ -521,11 +522,13 @@ def _build(
         outputs = [o for p in producers.values() for o in p.plan(ctx)]
         check_collisions(outputs)
         report.outputs = len(outputs)
-    staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later)
+    fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
+    previous = _previous_outputs(state, fingerprint, report.output_dir, options)
+    # In place only where no search index needs the whole staged tree, and over a site this state describes.
+    in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
+    staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later, in_place=in_place)
     try:
         with timer("diff"):
-            fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
-            previous = _previous_outputs(state, fingerprint, report.output_dir, options)
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
             own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs}
             chosen, carried = _diff(outputs, own, previous, deps, staging)
@@ -542,11 +545,14 @@ def _build(
                 report.search_reindexed = not carried_index
         with timer("check"):
             links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
-            _check_results([r.problem for r in results if r.problem], links, outputs, _link_positions(archive))
+            _check_results([r.problem for r in results if r.problem], links, outputs, lambda: _link_positions(archive))
         with timer("commit"):
             planned = {o.path for o in outputs}
             written = [r.path for r in results if r.changed] + [path for path, changed in bundle if changed]
-            report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None, written=written)
+            if staging.in_place:
+                report.removed = staging.commit_in_place(written, sorted(set(previous) - planned))
+            else:
+                report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None, written=written)
     except BaseException:
         staging.abort()
         raise
@@ -731,18 +737,23 @@ def _link_positions(archive: Archive) -> dict[str, SourcePos]:
 
 
 def _check_results(
-    problems: list[Problem], links: list[tuple[str, tuple[str, ...]]], outputs: list[Output], written_at: dict[str, SourcePos]
+    problems: list[Problem], links: list[tuple[str, tuple[str, ...]]], outputs: list[Output], positions: Callable[[], dict[str, SourcePos]]
 ) -> None:
     """Render errors first; then every internal link must name an output of this build."""
     if problems:
         raise BuildError(_dedupe(problems))
     known = {o.path for o in outputs}
+    # Most pages link the same few hundred targets: each distinct one is looked up once.
+    targets_seen = {target for _, targets in links for target in targets}
+    missing = {t for t in targets_seen if not _produced(t, known)}
+    if not missing:
+        return
+    written_at = positions()
     sources = {o.path: o.source for o in outputs}
     broken: list[Problem] = []
     for path, targets in sorted(links):
         for target in sorted(targets):
-            file = paths.output_file(target)
-            if file in known or f"{file}/index.html" in known:
+            if target not in missing:
                 continue
             if target in written_at:
                 broken.append(Problem(written_at[target], f"links to {target}, which this build does not produce"))
@@ -751,6 +762,11 @@ def _check_results(
                 broken.append(Problem(where, f"links to {target}, which this build does not produce (in {path})"))
     if broken:
         raise BuildError(_dedupe(broken))
+
+
+def _produced(target: str, known: set[str]) -> bool:
+    file = paths.output_file(target)
+    return file in known or f"{file}/index.html" in known
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

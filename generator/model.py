@@ -147,11 +147,15 @@ class Section:
     blocks: tuple[Block, ...]
     subsections: tuple["Section", ...]
     pos: SourcePos
+    _items: tuple[Item, ...] | None = field(default=None, init=False, repr=False, compare=False)  # made on first use
 
     @property
     def items(self) -> tuple[Item, ...]:
         """The section's own items (not those of its sub-sections), in order."""
-        return tuple(item for block in self.blocks if isinstance(block, ItemGroup) for item in block.items)
+        if self._items is None:
+            found = tuple(item for block in self.blocks if isinstance(block, ItemGroup) for item in block.items)
+            object.__setattr__(self, "_items", found)
+        return self._items  # type: ignore[return-value]
 
     def iter_items(self) -> Iterator[Item]:
         """Own items, then each sub-section's, depth first."""

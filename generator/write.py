@@ -63,10 +63,14 @@ def read_if_same(path: Path, data: bytes) -> bool:
 class Staging:
     """A folder the build writes into, swapped with the output folder on commit."""
 
-    def __init__(self, final: Path, *, durable: bool = True, background_cleanup: bool = False):
+    def __init__(self, final: Path, *, durable: bool = True, background_cleanup: bool = False, in_place: bool = False):
         self.final = final
         self.durable = durable  # flush to disk before the swap (off for the preview server)
         self.background_cleanup = background_cleanup  # remove the old tree after commit returns (preview server)
+        # In place (the preview server): only new bytes are staged, and commit moves each one into
+        # the output folder (each file atomically) instead of swapping whole trees; unchanged
+        # files are left where they are. Nothing reaches the output folder before commit.
+        self.in_place = in_place and final.is_dir()
         self.dir = final.parent / f".{final.name}.staging-{os.getpid()}"
         self._remove_leftovers()
         self.dir.mkdir(parents=True)
@@ -94,9 +98,11 @@ class Staging:
         ``same`` is the caller's knowledge (from the build state's byte hashes)
         that the previous file holds these bytes; None means compare them here.
         """
+        previous = self.final / relative
+        if self.in_place and (same if same is not None else read_if_same(previous, data)):
+            return False  # already in the output folder
         target = self.dir / relative
         self._parent(target)
-        previous = self.final / relative
         if same if same is not None else read_if_same(previous, data):
             try:
                 os.link(previous, target)
@@ -109,6 +115,8 @@ class Staging:
 
     def carry(self, relative: str) -> bool:
         """Take an output over from the previous site unread (a hard link); False when it is missing."""
+        if self.in_place:
+            return os.path.isfile(self.final / relative)
         target = self.dir / relative
         self._parent(target)
         try:
@@ -119,6 +127,25 @@ class Staging:
 
     def staged_files(self) -> set[str]:
         return {p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file()}
+
+    def commit_in_place(self, written: list[str], stale: list[str]) -> int:
+        """Move the staged files into the output folder one by one and delete ``stale`` outputs."""
+        made: set[Path] = set()
+        for relative in written:
+            target = self.final / relative
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            os.replace(self.dir / relative, target)
+        removed = 0
+        for relative in stale:
+            try:
+                os.unlink(self.final / relative)
+                removed += 1
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return removed
 
     def commit(self, *, removed: int | None = None, written: list[str] | None = None) -> int:
         """Make the staged tree the site. Returns how many old files are gone.

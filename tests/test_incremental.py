@@ -81,13 +81,18 @@ def site_root(tmp_path: Path) -> Path:
 class Builder:
     """Builds incrementally into public/ and, to compare, from scratch into a fresh folder."""
 
-    def __init__(self, root: Path, tmp: Path):
+    def __init__(self, root: Path, tmp: Path, in_place: bool = False):
         self.root = root
         self.tmp = tmp
         self.clean_builds = 0
+        self.in_place = in_place
+        if in_place:  # as the preview server builds: no search index, changed files moved in one by one
+            with open(root / "tidings.yaml", "a", encoding="utf-8") as fh:
+                fh.write("web: {search: false}\n")
+            age(root)
 
     def incremental(self) -> BuildReport:
-        return build(load_site(self.root), BuildOptions(durable=False, workers=1))
+        return build(load_site(self.root), BuildOptions(durable=False, workers=1, in_place=self.in_place))
 
     def assert_same_as_clean(self) -> None:
         self.clean_builds += 1
@@ -103,12 +108,15 @@ class Builder:
         return report
 
 
-def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path) -> None:
-    b = Builder(site_root, tmp_path)
+@pytest.mark.parametrize("in_place", [False, True], ids=["swap", "in-place"])
+def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path, in_place: bool) -> None:
+    b = Builder(site_root, tmp_path, in_place)
     issues = site_root / "content" / "issues"
 
     first = b.step()
     assert first.rendered == first.outputs > 30 and first.parsed == 8
+    kept = (site_root / "public" / "about" / "index.html").stat().st_ino
+    folder = (site_root / "public").stat().st_ino  # a swap replaces the folder; in place keeps it
 
     # nothing changed: the build stops after looking at the files
     again = b.incremental()
@@ -161,6 +169,9 @@ def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path) -> Non
     r = b.step()
     assert r.rendered_paths == ["email/2.eml", "email/2.html", "email/2.txt", "issues/2/index.html"]
     assert r.written == 0 and r.parsed == 1
+    # a page never rendered again is the same file throughout (hard-linked, or left in place)
+    assert (site_root / "public" / "about" / "index.html").stat().st_ino == kept
+    assert ((site_root / "public").stat().st_ino == folder) == in_place
 
     # a template: exactly the pages that use it
     theme = site_root / "themes" / "default" / "templates"
@@ -209,8 +220,9 @@ def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> 
     assert "issues/3/index.html" in r.rendered_paths
 
 
-def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path) -> None:
-    b = Builder(site_root, tmp_path)
+@pytest.mark.parametrize("in_place", [False, True], ids=["swap", "in-place"])
+def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path, in_place: bool) -> None:
+    b = Builder(site_root, tmp_path, in_place)
     b.step()
     before = tree(site_root / "public")
     bad = site_root / "content" / "issues" / "005.md"
