@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from generator.render.plaintext import MAX_LINE, fragment_text
+import random
+import textwrap
+
+from generator.render.plaintext import MAX_LINE, fragment_text, wrap
 
 
 def test_links_show_text_and_url_and_relative_ones_resolve() -> None:
@@ -43,3 +46,17 @@ def test_no_line_exceeds_the_hard_limit() -> None:
     text = fragment_text("<p>" + "x" * 3000 + "</p>")
     assert max(len(line) for line in text.splitlines()) <= MAX_LINE
     assert text.replace("\n", "") == "x" * 3000
+
+
+def test_wrapping_matches_textwrap_with_words_kept_whole():
+    """Our filling replaced textwrap for speed; on varied paragraphs it must give the same lines."""
+    rng = random.Random(7)
+    words = ["a", "to", "the", "mesh", "end.", "hyphen-ated", "x" * 90, "https://example.com/a/long/path/" + "p" * 40]
+    for _ in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 40)))
+        width = rng.choice([20, 40, 72])
+        first, rest = rng.choice(["", "  ", "1. "]), rng.choice(["", "   "])
+        expected = textwrap.TextWrapper(
+            width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+        ).wrap(text)
+        assert wrap(text, width, first, rest) == expected, (text, width, first, rest)
