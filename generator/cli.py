@@ -28,24 +28,43 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but wrong usage prints the full help (exit status 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_help(sys.stderr)
+        # A parser made for one command lists only that one; the help shown lists them all.
+        helper = make_parser() if getattr(self, "partial", False) else self
+        helper.print_help(sys.stderr)
         sys.stderr.write(f"\n{self.prog}: error: {message}\n")
         raise SystemExit(2)
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` (its module alone is imported)."""
     parser = _Parser(prog="tidings", description="Build and run a curated newsletter from a git repository.")
+    parser.partial = only is not None  # type: ignore[attr-defined]
     parser.add_argument("--version", action="version", version=f"tidings {__version__}")
     parser.add_argument("-C", "--root", default=".", help="the newsletter repository (default: the current folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        module = importlib.import_module(f".commands.{name}", __package__)
-        module.register(sub)
+        if only is None or name == only:
+            module = importlib.import_module(f".commands.{name}", __package__)
+            module.register(sub)
     return parser
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command word in ``argv`` when it is a known one (options before it skipped)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-C", "--root"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Importing one command's module, not all twelve: `tidings build` does not load the HTTP,
+    # mail and feed libraries, which took most of an up-to-date build's time.
+    parser = make_parser(_command_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

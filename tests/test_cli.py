@@ -21,6 +21,20 @@ def test_no_command_and_wrong_usage_exit_2_with_help(tmp_path, capsys):
     result = run("build", "--no-such-flag", cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: tidings" in result.stderr and "unrecognized arguments: --no-such-flag" in result.stderr
+    # the help printed on a mistake lists every command, though only the one named was loaded
+    result = run("-C", ".", "--bogus", "build", cwd=tmp_path)
+    assert result.returncode == 2 and all(name in result.stderr for name in ("serve", "fetch", "check", "init"))
+
+
+def test_a_command_loads_only_its_own_module():
+    """`tidings build` must not import the network, mail and feed code (start-up time)."""
+    code = (
+        "import sys; from generator.cli import make_parser, _command_named; "
+        "make_parser(_command_named(['-C', 'x', 'build', '-v'])); "
+        "print(sorted(m for m in sys.modules if m.startswith(('generator.net', 'generator.mail', 'generator.ingest', 'httpx'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_every_bad_file_is_reported_in_one_run_and_nothing_is_written(make_site):
