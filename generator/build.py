@@ -41,7 +41,7 @@ import jinja2
 from . import __version__
 from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, scan_tree, trusted_stat
 from .config import CONFIG_FILE, Site
-from .content.archive import Archive, build_archive
+from .content.archive import Archive, IndexCache, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
@@ -478,12 +478,14 @@ def _warm_templates(ctx: RenderContext) -> None:
 
 
 def build(
-    site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None, memo: dict[str, Issue] | None = None
+    site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None, memo: dict[str, Issue] | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> BuildReport:
     """Build the site; raise TidingsError (nothing written) when anything is wrong.
 
     ``memo`` is a caller-kept map of parsed issues by source hash, reused
-    across builds by a long-running process (the preview server).
+    across builds by a long-running process (the preview server), and
+    ``kept`` its other caches (index contributions, fingerprint texts).
     """
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
     assert report.output_dir is not None
@@ -491,13 +493,13 @@ def build(
     state = BuildState.open(site.root, report.output_dir) if options.keep_state else BuildState(None, str(report.output_dir))
     report.state_note = state.discarded
     try:
-        return _build(site, options, content, memo, state, report, timer)
+        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer)
     finally:
         state.close()
 
 
 def _build(
-    site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None,
+    site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None, kept: dict[str, Any],
     state: BuildState, report: BuildReport, timer: "_Phases",
 ) -> BuildReport:
     assert report.output_dir is not None
@@ -514,10 +516,11 @@ def _build(
         content = content or reader.read()
         report.parsed = len(reader.new_parses)
     with timer("archive"):
-        archive = build_archive(content.issues, include_drafts=options.drafts, now=now)
+        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=kept.setdefault("index", IndexCache()))
         report.issues = len(archive.issues)
     with timer("plan"):
         ctx = make_context(site, archive, content.pages, search=options.search)
+        ctx.kept = kept
         producers = {p.name: p for p in producers_for(site)}
         outputs = [o for p in producers.values() for o in p.plan(ctx)]
         check_collisions(outputs)

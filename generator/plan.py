@@ -42,6 +42,9 @@ class RenderContext:
     env: jinja2.Environment
     assets: Any  # render.env.Assets
     extra: dict[str, Any] = field(default_factory=dict)  # data other producers add (digests, link status…)
+    # Caches a long-running process (the preview server) keeps between builds; empty otherwise.
+    # Only for speed: an output must not depend on what is in here.
+    kept: dict[str, Any] = field(default_factory=dict)
 
 
 class Producer(Protocol):

@@ -71,6 +71,7 @@ class PreviewServer:
         self.output = self.root / PREVIEW_DIR
         self.state = _State()
         self._parsed: dict[str, Issue] = {}  # parsed issues by source hash, kept between builds
+        self._kept: dict[str, object] = {}  # the build's other caches, kept between builds
         self._stop = threading.Event()
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.httpd.daemon_threads = True
@@ -88,7 +89,7 @@ class PreviewServer:
         try:
             site = load_site(self.root, overrides={"base_url": self.url})
             options = BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1, cleanup_later=True, search=False, in_place=True)
-            report = build(site, options, memo=self._parsed)
+            report = build(site, options, memo=self._parsed, kept=self._kept)
             problems: list[str] = []
             self.log(f"rebuilt in {time.perf_counter() - started:.2f}s: {report.rendered} rendered, {report.written} changed")
         except TidingsError as exc:

@@ -81,18 +81,21 @@ def site_root(tmp_path: Path) -> Path:
 class Builder:
     """Builds incrementally into public/ and, to compare, from scratch into a fresh folder."""
 
-    def __init__(self, root: Path, tmp: Path, in_place: bool = False):
+    def __init__(self, root: Path, tmp: Path, mode: str = "swap"):
         self.root = root
         self.tmp = tmp
         self.clean_builds = 0
-        self.in_place = in_place
-        if in_place:  # as the preview server builds: no search index, changed files moved in one by one
+        self.in_place = mode in ("in-place", "resident")
+        # "resident": as the preview server, parsed issues and the other caches are kept between builds
+        self.memo: dict | None = {} if mode == "resident" else None
+        self.kept: dict | None = {} if mode == "resident" else None
+        if self.in_place:  # as the preview server builds: no search index, changed files moved in one by one
             with open(root / "tidings.yaml", "a", encoding="utf-8") as fh:
                 fh.write("web: {search: false}\n")
             age(root)
 
     def incremental(self) -> BuildReport:
-        return build(load_site(self.root), BuildOptions(durable=False, workers=1, in_place=self.in_place))
+        return build(load_site(self.root), BuildOptions(durable=False, workers=1, in_place=self.in_place), memo=self.memo, kept=self.kept)
 
     def assert_same_as_clean(self) -> None:
         self.clean_builds += 1
@@ -108,9 +111,10 @@ class Builder:
         return report
 
 
-@pytest.mark.parametrize("in_place", [False, True], ids=["swap", "in-place"])
-def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path, in_place: bool) -> None:
-    b = Builder(site_root, tmp_path, in_place)
+@pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])
+def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path, mode: str) -> None:
+    b = Builder(site_root, tmp_path, mode)
+    in_place = mode != "swap"
     issues = site_root / "content" / "issues"
 
     first = b.step()
@@ -220,9 +224,9 @@ def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> 
     assert "issues/3/index.html" in r.rendered_paths
 
 
-@pytest.mark.parametrize("in_place", [False, True], ids=["swap", "in-place"])
-def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path, in_place: bool) -> None:
-    b = Builder(site_root, tmp_path, in_place)
+@pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])
+def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path, mode: str) -> None:
+    b = Builder(site_root, tmp_path, mode)
     b.step()
     before = tree(site_root / "public")
     bad = site_root / "content" / "issues" / "005.md"

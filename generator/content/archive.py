@@ -75,7 +75,24 @@ class Archive:
         return years
 
 
-def build_archive(issues: Iterable[Issue], *, include_drafts: bool = False, now: datetime | None = None) -> Archive:
+class IndexCache(dict[int, "_IssueIndex"]):
+    """What each issue adds to the indexes, kept by a long-running process between builds.
+
+    Keyed by the issue object's identity (the preview server keeps unchanged issues as the
+    same objects); each entry holds its issue, so an id is never reused while cached.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class _IssueIndex:
+    issue: Issue
+    entries: tuple[KindEntry, ...]
+    links: tuple[tuple[Link, str, str | None], ...]  # featured (http) links: link, item anchor or '', item title
+
+
+def build_archive(
+    issues: Iterable[Issue], *, include_drafts: bool = False, now: datetime | None = None, cache: IndexCache | None = None
+) -> Archive:
     """Check numbering and slugs across issues, drop unpublished ones, and index the rest.
 
     Raises ContentError naming both files when two issues share a number or URL.
@@ -106,10 +123,24 @@ def build_archive(issues: Iterable[Issue], *, include_drafts: bool = False, now:
     now = now or datetime.now().astimezone()
     published = [i for i in all_issues if include_drafts or (not i.draft and i.date <= now)]
     published.sort(key=lambda i: (i.date, i.number or 0, i.slug), reverse=True)
-    return _index(tuple(published))
+    return _index(tuple(published), cache if cache is not None else IndexCache())
 
 
-def _index(issues: tuple[Issue, ...]) -> Archive:
+def _issue_index(issue: Issue) -> _IssueIndex:
+    entries: list[KindEntry] = []
+    links: list[tuple[Link, str, str | None]] = []
+    for item in issue.iter_items():
+        entries.append(KindEntry(issue, item))
+        links.extend((link, item.anchor, item.title) for link in item.links if _featured(link))
+    links.extend((link, "", None) for link in _prose_links(issue) if _featured(link))
+    return _IssueIndex(issue, tuple(entries), tuple(links))
+
+
+def _featured(link: Link) -> bool:
+    return link.key.startswith(("http://", "https://"))  # mail addresses and relative links are not featured
+
+
+def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
     kinds: dict[str, list[KindEntry]] = defaultdict(list)
     tags: dict[str, list[Issue]] = defaultdict(list)
     tag_names: dict[str, str] = {}
@@ -119,12 +150,22 @@ def _index(issues: tuple[Issue, ...]) -> Archive:
             slug = slugify(tag) or "tag"
             tags[slug].append(issue)
             tag_names.setdefault(slug, tag)
-        for item in issue.iter_items():
-            kinds[item.kind].append(KindEntry(issue, item))
-            for link in item.links:
-                _add_link(links, link, issue, item.anchor, item.title)
-        for link in _prose_links(issue):
-            _add_link(links, link, issue, "", None)
+        index = cache.get(id(issue))
+        if index is None or index.issue is not issue:
+            index = cache[id(issue)] = _issue_index(issue)
+        for entry in index.entries:
+            kinds[entry.item.kind].append(entry)
+        for link, anchor, title in index.links:
+            featured = links.get(link.key)
+            if featured is None:
+                featured = links[link.key] = FeaturedLink(link.key, link.url, title or link.text or link.url, link.host)
+            refs = featured.refs
+            # identity, not ==: comparing two issues field by field costs more than the whole index
+            if not refs or refs[-1][0] is not issue or refs[-1][1] != anchor:
+                refs.append((issue, anchor))
+    current = {id(issue) for issue in issues}
+    for key in [k for k in cache if k not in current]:
+        del cache[key]
     return Archive(
         issues=issues,
         by_slug={i.slug: i for i in issues},
@@ -135,17 +176,6 @@ def _index(issues: tuple[Issue, ...]) -> Archive:
         links=tuple(links.values()),
         positions={issue.slug: i for i, issue in enumerate(issues)},
     )
-
-
-def _add_link(links: dict[str, FeaturedLink], link: Link, issue: Issue, anchor: str, title: str | None) -> None:
-    if not link.key.startswith(("http://", "https://")):
-        return  # mail addresses and relative links are not "featured links"
-    entry = links.get(link.key)
-    if entry is None:
-        entry = links[link.key] = FeaturedLink(link.key, link.url, title or link.text or link.url, link.host)
-    # identity, not ==: comparing two issues field by field costs more than the whole index
-    if not entry.refs or entry.refs[-1][0] is not issue or entry.refs[-1][1] != anchor:
-        entry.refs.append((issue, anchor))
 
 
 def _prose_links(issue: Issue) -> Iterable[Link]:

@@ -27,7 +27,7 @@ class SiteProducer:
 
     def __init__(self) -> None:
         self._memo: dict[Any, Any] = {}  # per build: paginations and fingerprints shared by outputs
-        self._views = views.Views()
+        self._views: views.Views | None = None  # made on first use, from ctx.kept
 
     def _cached(self, key: Any, make: Callable[[], T]) -> T:
         if key not in self._memo:
@@ -185,10 +185,16 @@ class SiteProducer:
 
     # -- what each output shows, for incremental builds
 
+    def _views_for(self, ctx: RenderContext) -> views.Views:
+        if self._views is None:
+            self._views = views.Views(ctx.kept.setdefault("view_entries", {}))
+            self._views.forget_beyond(2 * sum(len(entries) for entries in ctx.archive.kinds.values()) + 1000)
+        return self._views
+
     def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
         """Dependency keys → fingerprints of everything ``output`` shows (templates and config aside)."""
         archive = ctx.archive
-        v = self._views
+        v = self._views_for(ctx)
         deps = {"view:nav": self._cached("nav", lambda: views.pages_nav(ctx.pages))}
         kind, key = output.kind, output.key
         if kind == "issue":

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from ..buildstate import digest
 from ..content.archive import FeaturedLink, KindEntry
-from ..model import Issue, Page
+from ..model import Issue, Item, Page
 from .paths import Pagination
 
 __all__ = ["Views", "source_key", "pages_nav", "pagination"]
@@ -40,10 +40,16 @@ def pagination(page: Pagination[object]) -> str:
 
 
 class Views:
-    """Texts of cards, entries and links for one build, each issue's card made once."""
+    """Texts of cards, entries and links for one build, each issue's card made once.
 
-    def __init__(self) -> None:
+    ``kept`` (from a long-running process) keeps entry texts between builds, keyed by
+    the item object's identity: the preview server keeps unchanged issues as the same
+    objects, so after an edit only the edited issue's entries are made again.
+    """
+
+    def __init__(self, kept: dict[int, tuple[Item, Issue, str]] | None = None) -> None:
         self._cards: dict[int, str] = {}
+        self._entries = kept if kept is not None else {}
 
     def card(self, issue: Issue) -> str:
         text = self._cards.get(id(issue))
@@ -60,8 +66,18 @@ class Views:
     def entry(self, e: KindEntry) -> str:
         """An item as a section page shows it, with its issue's card."""
         item = e.item
+        hit = self._entries.get(id(item))
+        if hit is not None and hit[0] is item and hit[1] is e.issue:
+            return hit[2]
         links = "\x1d".join(f"{link.url}\x1e{link.text}\x1e{link.inline}\x1e{'|'.join(link.labels)}" for link in item.links)
-        return f"{self.card(e.issue)}\x1c{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}"
+        text = f"{self.card(e.issue)}\x1c{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}"
+        self._entries[id(item)] = (item, e.issue, text)  # holding the item: its id is not reused while kept
+        return text
+
+    def forget_beyond(self, limit: int) -> None:
+        """Drop every kept entry when more are kept than ``limit`` (edited issues leave old ones behind)."""
+        if len(self._entries) > limit:
+            self._entries.clear()
 
     def featured(self, link: FeaturedLink) -> str:
         """A link-index entry: the link and where it was featured."""
