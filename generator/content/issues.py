@@ -62,6 +62,8 @@ _DECORATION = re.compile(r"^[=\-_*~#.\s]+$")
 _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*?-->\s*)+$", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_WORDS = re.compile(r"[A-Za-z0-9]+")
+_LOWER_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +257,7 @@ class _BodyReader:
         )
 
     def _kind_for(self, title: str) -> str | None:
-        words = re.findall(r"[a-z0-9]+", title.lower())
+        words = _LOWER_WORDS.findall(title.lower())
         word_set = set(words)
         spaced = f" {' '.join(words)} "
         for kind, spec in self.kinds.items():
@@ -558,7 +560,7 @@ def _anchor_base(item: _ItemDraft) -> str:
     if item.title:
         return slugify(item.title, max_length=50)
     text = htmllib.unescape(_TAG.sub(" ", " ".join(item.html)))
-    words = re.findall(r"[A-Za-z0-9]+", text)[:8]
+    words = _WORDS.findall(text)[:8]
     if words:
         return slugify(" ".join(words), max_length=50)
     if item.links:

@@ -21,6 +21,8 @@ __all__ = [
 BREAKS = ("softbreak", "hardbreak")
 _BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
 _LABEL = re.compile(r"\[([^\[\]]{1,24})\]")
+_TRAILING_BR = re.compile(r"\s*<br\s*/?>\s*$", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s?")
 
 BLOCK_NAMES = frozenset(
     {"paragraph", "heading", "lheading", "bullet_list", "ordered_list", "list_item", "blockquote", "fence",
@@ -99,7 +101,7 @@ def strip_trailing_breaks(children: list[Node]) -> list[Node]:
 
 def strip_br_suffix(lines: list[str]) -> list[str]:
     if lines:
-        lines = lines[:-1] + [re.sub(r"\s*<br\s*/?>\s*$", "", lines[-1], flags=re.IGNORECASE)]
+        lines = lines[:-1] + [_TRAILING_BR.sub("", lines[-1])]
     return lines
 
 
@@ -127,7 +129,7 @@ def with_labels(link: Link, labels: tuple[str, ...]) -> Link:
 def dedent_item(lines: list[str]) -> list[str]:
     if not lines:
         return []
-    first = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s?", "", lines[0], count=1)
+    first = _BULLET.sub("", lines[0], count=1)
     rest = [line[2:] if line.startswith("  ") else line.lstrip() for line in lines[1:]]
     out = [first] + rest
     while out and not out[-1].strip():

@@ -199,9 +199,10 @@ def _alignment(style: str) -> str:
 
 
 def _convert(node: Any) -> Node:
+    # Each attribute of a compiled node is built anew on access (meta is a fresh dict): read each once.
     span = node.srcmap or (0, 0)
-    meta = dict(node.meta) if node.meta else {}
-    return Node(node.name, span[0], span[1], meta, [_convert(c) for c in node.children])
+    children = node.children
+    return Node(node.name, span[0], span[1], node.meta, [_convert(c) for c in children] if children else [])
 
 
 def _link_addresses(node: Node, *, inside_link: bool) -> None:
