@@ -30,7 +30,7 @@ import re
 import time
 import traceback
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -39,8 +39,9 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from . import __version__
-from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, scan_tree, trusted_stat
-from .config import CONFIG_FILE, Site
+from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, trusted_stat
+from .uptodate import BuildOptions, BuildReport, global_light, input_places, inputs_digest, is_up_to_date
+from .config import Site
 from .content.archive import Archive, IndexCache, build_archive
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
@@ -63,52 +64,6 @@ __all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "i
 ISSUE_SUFFIXES = (".md", ".markdown")
 PARALLEL_THRESHOLD = 48  # below this many files, worker start-up costs more than it saves
 PARALLEL_READ_THRESHOLD = 64  # issue files to parse before a second process joins in
-
-
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
-    drafts: bool = False  # include drafts and future-dated issues
-    workers: int | None = None  # processes; None = one per core
-    output_dir: Path | None = None  # instead of the configured one
-    durable: bool = True  # fsync before swapping in the new site
-    full: bool = False  # ignore the build state and render everything (the state is saved again)
-    keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
-    cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
-    search: bool = True  # index for search when the site has it on (the preview server turns it off)
-    in_place: bool = False  # update changed files one by one instead of swapping the tree (the preview server)
-
-
-@dataclass(slots=True)
-class BuildReport:
-    """What a build did, for the command line and for tests."""
-
-    issues: int = 0
-    outputs: int = 0
-    written: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    rendered: int = 0  # outputs rendered this time (the rest were carried over)
-    search_files: int = 0  # files of the search index
-    search_reindexed: bool = False  # the index was built afresh (False: carried over, nothing it covers changed)
-    rendered_paths: list[str] = field(default_factory=list)
-    parsed: int = 0  # issue files parsed (not found in the parse cache)
-    up_to_date: bool = False  # nothing changed since the last build: nothing was done
-    state_note: str = ""  # why the previous build state was not used, if it was not
-    phases: dict[str, float] = field(default_factory=dict)
-    output_dir: Path | None = None
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.phases.values())
-
-    def summary(self) -> str:
-        if self.up_to_date:
-            return f"{self.outputs} files from {self.issues} issues are up to date ({self.seconds:.2f}s) → {self.output_dir}"
-        search = f" and a search index of {self.search_files} files" if self.search_files else ""
-        return (
-            f"built {self.outputs} files{search} from {self.issues} issues in {self.seconds:.2f}s "
-            f"({self.rendered} rendered, {self.written} written, {self.unchanged} unchanged, {self.removed} removed) → {self.output_dir}"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,26 +271,6 @@ class _Reader:
         return pages
 
 
-def input_places(site: Site) -> list[Path]:
-    """Every file and folder a build reads (the preview server watches the same)."""
-    root = site.root
-    candidates = [
-        root / CONFIG_FILE,
-        site.path(site.config.issues_dir),
-        site.path(site.config.pages_dir),
-        root / "content",
-        root / "themes",
-        root / "feeds",
-        *theme_dirs(site),
-    ]
-    places: list[Path] = []
-    for place in candidates:
-        place = place.resolve()
-        if place.exists() and not any(place == p or p in place.parents for p in places):
-            places = [p for p in places if place not in p.parents] + [place]
-    return places
-
-
 # ---------------------------------------------------------------- producers
 
 
@@ -507,10 +442,9 @@ def _build(
     given = content is not None
     with timer("read"):
         scanned = time.time_ns()
-        inputs, newest = scan_tree(input_places(site))
-        inputs = digest(inputs, _global_light(site, options, report.output_dir))
+        inputs, newest = inputs_digest(site, options, report.output_dir)
         settled = newest < scanned - 2_000_000_000
-        if not given and not options.full and _up_to_date(state, inputs, now, report):
+        if not given and not options.full and is_up_to_date(state, inputs, now, report):
             return report
         reader = _Reader(site, state, memo, options.workers)
         content = content or reader.read()
@@ -592,38 +526,13 @@ def _build(
     return report
 
 
-def _global_light(site: Site, options: BuildOptions, output_dir: Path) -> str:
-    """What every output depends on, known before reading content: version, settings, options."""
-    return digest(__version__, repr(site.config), str(options.drafts), str(output_dir))
-
-
 def _global_fingerprint(site: Site, options: BuildOptions, ctx: RenderContext, producers: dict[str, Producer], output_dir: Path) -> str:
     """Settings, options, asset names (every page links its CSS) and producers.
 
     Theme folders are not in it: each template's fingerprint names the file it came from.
     """
     assets = [f"{k}={v}" for k, v in sorted(ctx.assets.names.items())]
-    return digest(_global_light(site, options, output_dir), *assets, *sorted(producers))
-
-
-def _up_to_date(state: BuildState, inputs: str, now: datetime, report: BuildReport) -> bool:
-    """No input changed since the last build, no issue became due, and the output folder is the one built."""
-    if state.meta("inputs") != inputs:
-        return False
-    release = state.meta("next_release")
-    if release and datetime.fromisoformat(release) <= now:
-        return False
-    assert report.output_dir is not None
-    try:
-        st = report.output_dir.stat()
-    except OSError:
-        return False
-    if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
-        return False
-    report.up_to_date = True
-    report.outputs = report.unchanged = int(state.meta("outputs") or 0)
-    report.issues = int(state.meta("issues") or 0)
-    return True
+    return digest(global_light(site, options, output_dir), *assets, *sorted(producers))
 
 
 def _previous_outputs(state: BuildState, fingerprint: str, output_dir: Path, options: BuildOptions) -> dict[str, OutputRecord]:

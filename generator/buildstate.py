@@ -36,7 +36,6 @@ from pathlib import Path, PurePath
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from . import __version__
-from .render.env import template_digest
 from .store import Store, StoreError
 
 __all__ = [
@@ -428,6 +427,8 @@ class Dependencies:
 
     def template(self, name: str) -> str:
         if name not in self._templates:
+            from .render.env import template_digest  # here: the freshness check imports this module without Jinja
+
             self._templates[name] = template_digest(self.env, name)
         return self._templates[name]
 

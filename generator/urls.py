@@ -112,7 +112,10 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 def slugify(text: str, *, max_length: int = 60) -> str:
     """ASCII, lower-case, hyphen-separated; '' when nothing usable remains."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    if text.isascii():  # most titles: nothing to fold
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     slug = _NON_WORD.sub("-", folded).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,18 @@ def test_show_unknown_issue(tmp_path):
     result = run("show", "9999", cwd=REPO)
     assert result.returncode == 1
     assert "no issue numbered or named '9999'" in result.stderr
+
+
+def test_an_up_to_date_build_answers_without_loading_the_renderers(make_site):
+    root = make_site({"content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\n\n## News\n\n- [A](https://a.example/) b.\n"})
+    old = 1_600_000_000
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))  # settled files: the build state may trust their stats
+    assert run("build", cwd=root).returncode == 0
+    code = (
+        "import sys; from generator.cli import main; code = main(['build']); "
+        "print(code, sorted(m for m in ('jinja2', 'markdown_it_pyrs', 'generator.build') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert "are up to date" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "0 []"

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..build import BuildOptions, build
 from ..config import load_site
+from ..uptodate import BuildOptions, check_up_to_date
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +25,11 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None, full=args.full
     )
-    report = build(site, options)
+    report = check_up_to_date(site, options)  # answered without loading the renderers
+    if report is None:
+        from ..build import build
+
+        report = build(site, options)
     if args.verbose:
         for name, seconds in report.phases.items():
             print(f"  {name:<8} {seconds * 1000:8.1f} ms", file=sys.stderr)

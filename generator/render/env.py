@@ -22,27 +22,9 @@ from ..config import Site
 from ..model import ItemGroup
 from ..urls import slugify
 from . import paths
+from .themes import bundled_theme_dir, theme_dirs
 
 __all__ = ["bundled_theme_dir", "theme_dirs", "make_environment", "TrackingEnvironment", "Assets", "collect_assets", "template_digest"]
-
-
-def bundled_theme_dir() -> Path:
-    """The default theme shipped with Tidings (source checkout or installed wheel)."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[2] / "themes" / "default"
-    if (checkout / "templates").is_dir():
-        return checkout
-    return here.parents[1] / "_themes" / "default"
-
-
-def theme_dirs(site: Site) -> list[Path]:
-    """Theme folders from most to least specific; later ones fill in what earlier ones lack."""
-    chain: list[Path] = []
-    for candidate in (site.root / "themes" / site.config.theme, site.root / "themes" / "default", bundled_theme_dir()):
-        resolved = candidate.resolve()
-        if resolved.is_dir() and resolved not in chain:
-            chain.append(resolved)
-    return chain
 
 
 class Assets:
