@@ -59,6 +59,8 @@ _SPACER = Markup("&#8199;&#847; " * 60)  # keeps body text out of the inbox prev
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, minify_css=True, keep_style_tags=False)
 _KEEP = re.compile(r"<style data-keep>(.*?)</style>\s*", re.DOTALL)
 _URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
+_NEEDS_ESCAPING = re.compile(r"[&<>'\"]")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -95,10 +97,13 @@ def absolutize(markup: str, base: str) -> str:
     """Every href/src resolved against ``base`` (the issue's web page); scheme-less ``//`` becomes https."""
 
     def fix(match: re.Match[str]) -> str:
-        attr, value = match.group(1), htmllib.unescape(match.group(2))
+        raw = match.group(2)
+        if raw.startswith(("https://", "http://")) and not _NEEDS_ESCAPING.search(raw):
+            return match.group(0)  # most links: absolute already, and unchanged by unescaping and escaping
+        attr, value = match.group(1), htmllib.unescape(raw)
         if value.startswith("//"):
             value = "https:" + value
-        elif not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value):
+        elif not _SCHEME.match(value):
             value = urljoin(base, value)
         return f'{attr}="{htmllib.escape(value, quote=True)}"'
 
