@@ -90,9 +90,12 @@ def generate(out: Path, *, issues: int = 1000, pelican: bool = False, seed: int 
         encoding="utf-8",
     )
     seen: list[str] = []
-    start = date(2005, 1, 2)
+    # Weekly from 2005 up to 1,000 issues (about 19 years). A larger archive is daily, ending in
+    # 2024, so that every issue is in the past and published (weekly, 10,000 would run to 2196).
+    step = timedelta(weeks=1) if issues <= 1000 else timedelta(days=1)
+    start = date(2005, 1, 2) if issues <= 1000 else date(2024, 12, 31) - step * (issues - 1)
     for n in range(1, issues + 1):
-        text = issue_text(n, start + timedelta(weeks=n - 1), rng, seen, pelican=pelican)
+        text = issue_text(n, start + step * (n - 1), rng, seen, pelican=pelican)
         (issues_dir / f"{n:05d}.md").write_text(text, encoding="utf-8")
     return out
 
