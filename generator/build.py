@@ -22,6 +22,7 @@ output untouched.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -373,6 +374,7 @@ def _worker_count(requested: int | None, jobs: int) -> int:
 def _pool(count: int) -> Iterator[Any]:
     # fork: workers inherit the parsed archive and compiled templates without pickling them
     context = multiprocessing.get_context("fork")
+    gc.freeze()  # the workers' cycle collector leaves the inherited objects alone (no walks, no copied pages)
     pool = context.Pool(count)
     try:
         yield pool
@@ -427,15 +429,23 @@ def build(
     timer = _Phases(report)
     state = BuildState.open(site.root, report.output_dir) if options.keep_state else BuildState(None, str(report.output_dir))
     report.state_note = state.discarded
+    collecting = gc.isenabled()
+    # Reading makes millions of objects and no reference cycles: the cycle collector would walk the
+    # growing heap again and again (a tenth of a 1,000-issue read, more for larger archives).
+    # It is back on before anything is rendered (templates do make cycles).
+    gc.disable()
     try:
-        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer)
+        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer, collecting)
     finally:
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
         state.close()
 
 
 def _build(
     site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None, kept: dict[str, Any],
-    state: BuildState, report: BuildReport, timer: "_Phases",
+    state: BuildState, report: BuildReport, timer: "_Phases", collecting: bool,
 ) -> BuildReport:
     assert report.output_dir is not None
     now = datetime.now().astimezone()
@@ -469,6 +479,11 @@ def _build(
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
             own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs}
             chosen, carried = _diff(outputs, own, previous, deps, staging)
+        if collecting:
+            # The model, indexes and templates live to the end of the build: frozen, the collector
+            # leaves them out of its walks (a walk of the whole heap took longer than the file writes).
+            gc.freeze()
+            gc.enable()
         with timer("render"):
             before = {path: record.digest for path, record in previous.items()}
             results = _render_all(ctx, producers, chosen, staging, options.workers, before)

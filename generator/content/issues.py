@@ -402,54 +402,56 @@ class _BodyReader:
     def _prose(self, blocks: list[Node], links: list[Link]) -> Prose:
         return Prose(html=Html(render(blocks)), links=tuple(links), pos=self._pos(blocks[0]))
 
+    # The walks below are methods, not nested functions: a nested function that calls itself is a
+    # reference cycle, which would keep each issue's syntax tree alive until the cycle collector runs.
+
     def _links_in(self, block: Node) -> list[Link]:
         """Every link inside a block, in order, each with the line it is written on."""
         found: list[Link] = []
-
-        def walk(node: Node) -> None:
-            if node.children and node.children[0].name not in BLOCK_NAMES and node.name not in LINK_NODES:
-                if any(child.name not in BLOCK_NAMES for child in node.children):
-                    inline = [c for c in node.children if c.name not in BLOCK_NAMES]
-                    found.extend(self._links_from_inline(inline, self._line(node)))
-                    for child in node.children:
-                        if child.name in BLOCK_NAMES:
-                            walk(child)
-                    return
-            for child in node.children:
-                if child.name in LINK_NODES:
-                    found.extend(self._links_from_inline([child], self._line(child)))
-                else:
-                    walk(child)
-
-        walk(block)
+        self._walk_block(block, found)
         return found
+
+    def _walk_block(self, node: Node, found: list[Link]) -> None:
+        if node.children and node.children[0].name not in BLOCK_NAMES and node.name not in LINK_NODES:
+            if any(child.name not in BLOCK_NAMES for child in node.children):
+                inline = [c for c in node.children if c.name not in BLOCK_NAMES]
+                found.extend(self._links_from_inline(inline, self._line(node)))
+                for child in node.children:
+                    if child.name in BLOCK_NAMES:
+                        self._walk_block(child, found)
+                return
+        for child in node.children:
+            if child.name in LINK_NODES:
+                found.extend(self._links_from_inline([child], self._line(child)))
+            else:
+                self._walk_block(child, found)
 
     def _links_from_inline(self, nodes: list[Node], line: int, *, inline: bool = True) -> list[Link]:
         links: list[Link] = []
-        current = [line]
-
-        def walk(seq: list[Node]) -> None:
-            for node in seq:
-                if node.name in BREAKS:
-                    current[0] += 1
-                elif node.name in LINK_NODES:
-                    href = str(node.meta.get("url", ""))
-                    links.append(
-                        Link(
-                            url=href,
-                            key=normalize_url(href),
-                            text=" ".join(plain_text(node.children).split()),
-                            host=host_of(href),
-                            inline=inline,
-                            pos=SourcePos(self.path, current[0]),
-                        )
-                    )
-                    current[0] += sum(1 for c in node.children if c.name in BREAKS)
-                elif node.children:
-                    walk(node.children)
-
-        walk(nodes)
+        self._walk_inline(nodes, line, inline, links)
         return links
+
+    def _walk_inline(self, seq: list[Node], line: int, inline: bool, links: list[Link]) -> int:
+        """Collect the links of ``seq``, written from ``line`` on; returns the line after it."""
+        for node in seq:
+            if node.name in BREAKS:
+                line += 1
+            elif node.name in LINK_NODES:
+                href = str(node.meta.get("url", ""))
+                links.append(
+                    Link(
+                        url=href,
+                        key=normalize_url(href),
+                        text=" ".join(plain_text(node.children).split()),
+                        host=host_of(href),
+                        inline=inline,
+                        pos=SourcePos(self.path, line),
+                    )
+                )
+                line += sum(1 for c in node.children if c.name in BREAKS)
+            elif node.children:
+                line = self._walk_inline(node.children, line, inline, links)
+        return line
 
     # -- intro and outro
 
