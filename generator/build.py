@@ -129,10 +129,8 @@ def _relative(path: Path, root: Path) -> str:
 def load_content(site: Site) -> Content:
     """Parse every issue and page; raise ContentError with all problems of all files.
 
-    Parsing runs in this process: reading an issue into the model takes a few
-    milliseconds, about what it would cost to send the model back from a
-    worker process. The render workers, forked afterwards, inherit the parsed
-    archive for free.
+    For commands that need the model without building (show, check, email…): one
+    process, no parse cache. A build reads through :class:`_Reader` with its state.
     """
     return _Reader(site, None, None).read()
 
