@@ -58,7 +58,6 @@ from .client import (
     NameNotResolved,
     Politeness,
     Resolver,
-    headers_for,
     host_key,
 )
 from .pageinfo import (
@@ -289,13 +288,12 @@ class LinkChecker:
         """One hop, with retries for transient trouble and waits for rate limits."""
         assert self.polite is not None
         host = host_key(url)
-        headers = headers_for(self.settings, host)
         cap = self.config.max_retry_after
         attempt = 0
         limited = 0
         while True:
             attempt += 1
-            answer = await self._once(method, url, headers, body_limit)
+            answer = await self._once(method, url, host, body_limit)
             answer.attempts = attempt
             code = answer.code or 0
             if answer.error == "timeout":
@@ -317,13 +315,13 @@ class LinkChecker:
                 continue
             return answer
 
-    async def _once(self, method: str, url: str, headers: dict[str, str], body_limit: int) -> _Answer:
+    async def _once(self, method: str, url: str, host: str, body_limit: int) -> _Answer:
         assert self.polite is not None
-        host = host_key(url)
-        async with self.polite.slot(host), self.clients.client(host) as client:
+        https = url[:6].lower() == "https:"
+        async with self.polite.slot(host), self.clients.client(host, https=https) as client:
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    response = await client.send(client.build_request(method, url, headers=headers), stream=True)
+                    response = await client.send(method, url)
                     try:
                         answer = _Answer(code=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
                         readable = 200 <= response.status_code < 300 or response.status_code in (403, 503)
