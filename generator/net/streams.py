@@ -25,14 +25,20 @@ import httpcore
 __all__ = ["AsyncioStream", "open_tcp"]
 
 HIGH_WATER = 256 * 1024  # stop reading from the socket while this much is buffered and unread
+CHUNK = 64 * 1024  # bytes received from the socket at a time
 
 
-class _Protocol(asyncio.Protocol):
-    """Buffers what the transport delivers; wakes the one reader or writer waiting."""
+class _Protocol(asyncio.BufferedProtocol):
+    """Buffers what the transport delivers; wakes the one reader or writer waiting.
+
+    A buffered protocol: the transport receives into our one chunk buffer
+    instead of allocating a fresh 256 KB bytes object for every read.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
+        self.chunk = memoryview(bytearray(CHUNK))
         self.buffer = bytearray()
         self.eof = False
         self.error: BaseException | None = None
@@ -43,8 +49,11 @@ class _Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = typing.cast(asyncio.Transport, transport)
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.chunk
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.buffer += self.chunk[:nbytes]
         if len(self.buffer) > HIGH_WATER and not self.reading_paused and self.transport is not None:
             self.transport.pause_reading()
             self.reading_paused = True

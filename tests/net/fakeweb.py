@@ -62,6 +62,8 @@ class FakeWeb:
         self.requests: Counter[tuple[str, str, str]] = Counter()  # (host, method, path)
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.total_in_flight = 0
+        self.peak_total = 0  # most requests in flight at once over all hosts
         self.huge_bytes_sent = 0
         self.headers: dict[tuple[str, str], dict[str, str]] = {}  # (host, path) -> last request's headers
         self.port = 0
@@ -78,10 +80,11 @@ class FakeWeb:
     def reset(self) -> None:
         self.requests.clear()
         self.peak.clear()
+        self.peak_total = 0
         self.huge_bytes_sent = 0
 
     def stats(self) -> dict[str, object]:
-        return {"requests": self.count(), "peak": dict(self.peak), "per_host": dict(Counter(h for (h, _, _) in self.requests.elements()))}
+        return {"requests": self.count(), "peak": dict(self.peak), "peak_total": self.peak_total, "per_host": dict(Counter(h for (h, _, _) in self.requests.elements()))}
 
     # -- serving
 
@@ -128,12 +131,15 @@ class FakeWeb:
         self.requests[(host, method, path)] += 1
         self.in_flight[host] += 1
         self.peak[host] = max(self.peak[host], self.in_flight[host])
+        self.total_in_flight += 1
+        self.peak_total = max(self.peak_total, self.total_in_flight)
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
             return await self.route(reader, writer, method, path, query, host)
         finally:
             self.in_flight[host] -= 1
+            self.total_in_flight -= 1
 
     async def route(self, reader: asyncio.StreamReader, w: asyncio.StreamWriter, method: str, path: str, q: dict[str, str], host: str) -> bool:
         html = {"content-type": "text/html; charset=utf-8"}
