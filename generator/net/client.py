@@ -66,7 +66,6 @@ __all__ = [
     "headers_for",
     "host_key",
     "is_public_address",
-    "make_client",
     "request",
     "retry_after",
     "system_resolver",
@@ -194,24 +193,6 @@ class Politeness:
         """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
         gate = self.gates.get(host)
         return gate.peak if gate else 0
-
-
-def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """An AsyncClient that never follows redirects by itself and connects only to allowed addresses."""
-    limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2, max_keepalive_connections=settings.concurrency)
-    backend = GuardedBackend(resolver, allow_private=settings.allow_private)
-    return _client(settings, _GuardedTransport(backend, limits))
-
-
-def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None)
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,  # no proxies or netrc from the environment: the run is explicit
-        headers={"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"},
-    )
 
 
 def host_key(url: str) -> str:
@@ -358,9 +339,9 @@ class HostClient:
         self.headers = headers  # User-Agent, Accept… and the host's configured extras
         self.extensions = {"timeout": timeouts}
 
-    async def send(self, method: str, url: str) -> httpx.Response:
-        """Send and return the response with its body unread (the caller reads and closes it)."""
-        request = httpx.Request(method, url, headers=self.headers, extensions=self.extensions)
+    async def send(self, method: str, url: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """Send (``headers`` added to the host's) and return the response, body unread: the caller reads and closes it."""
+        request = httpx.Request(method, url, headers={**self.headers, **headers} if headers else self.headers, extensions=self.extensions)
         response = await self.transport.handle_async_request(request)
         response.request = request
         return response
@@ -458,7 +439,7 @@ class Fetched:
 
 
 async def request(
-    client: httpx.AsyncClient,
+    clients: HostClients,
     url: str,
     settings: ClientSettings,
     politeness: Politeness,
@@ -473,10 +454,11 @@ async def request(
     for _ in range(settings.max_redirects + 1):
         await check_address(current, settings)
         host = (urlsplit(current).hostname or "").lower()
-        async with politeness.slot(host):  # time spent queueing for a slot is not the server's fault
+        https = current[:6].lower() == "https:"
+        async with politeness.slot(host), clients.client(host_key(current), https=https) as client:  # queueing is not the server's fault
             try:
                 async with asyncio.timeout(settings.total_timeout):
-                    status, response_headers, body = await _one(client, current, settings, headers or {}, method, read_body)
+                    status, response_headers, body = await _one(client, current, settings, headers, method, read_body)
             except TimeoutError:
                 raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
         if status in REDIRECTS and "location" in response_headers:
@@ -491,15 +473,22 @@ async def request(
     raise NetError(f"more than {settings.max_redirects} redirects")
 
 
+KEEP_ALIVE_DRAIN = 16 * 1024  # an unwanted body up to this size is read anyway, so the connection can be reused
+
+
 async def _one(
-    client: httpx.AsyncClient, url: str, settings: ClientSettings, headers: Mapping[str, str], method: str, read_body: bool
+    client: HostClient, url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
 ) -> tuple[int, dict[str, str], bytes]:
     try:
-        async with client.stream(method, url, headers=dict(headers)) as response:
+        response = await client.send(method, url, headers)
+        try:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if not read_body or response.status_code in REDIRECTS or response.status_code == 304:
-                return response.status_code, response_headers, b""
+            wanted = read_body and response.status_code not in REDIRECTS and response.status_code != 304
             declared = response_headers.get("content-length", "")
+            if not wanted:
+                if declared.isdigit() and int(declared) <= KEEP_ALIVE_DRAIN and "content-encoding" not in response_headers:
+                    await response.aread()  # (a 304 or a short redirect page: keeps the connection for the next request)
+                return response.status_code, response_headers, b""
             if declared.isdigit() and int(declared) > settings.max_body_bytes and "content-encoding" not in response_headers:
                 raise BodyTooLarge(f"body of {int(declared):,} bytes is over the {settings.max_body_bytes:,}-byte cap")
             chunks: list[bytes] = []
@@ -510,6 +499,8 @@ async def _one(
                     raise BodyTooLarge(f"body is over the {settings.max_body_bytes:,}-byte cap")
                 chunks.append(chunk)
             return response.status_code, response_headers, b"".join(chunks)
+        finally:
+            await response.aclose()
     except httpx.ConnectTimeout:
         raise NetError(f"connection timed out after {settings.connect_timeout:g}s") from None
     except httpx.ReadTimeout:
