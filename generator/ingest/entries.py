@@ -346,14 +346,16 @@ def apply_filters(entries: Iterable[FeedEntry], spec: SourceSpec) -> list[FeedEn
     return kept
 
 
+_WORD = re.compile(r"\w+")
 _TITLE_PREFIX = re.compile(r"^(?:\[[^\]]{1,20}\]\s*|(?:show|ask|tell) hn:\s*|video:\s*|podcast:\s*)+", re.IGNORECASE)
 
 
 def title_key(title: str) -> str:
     """A title reduced to what makes it the same story: case, accents, punctuation and tags ignored."""
     folded = unicodedata.normalize("NFKD", _TITLE_PREFIX.sub("", title.strip())).casefold()
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.findall(r"\w+", folded))
+    if not folded.isascii():  # (ASCII has no combining marks to drop)
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(folded))
 
 
 _DIGITS = re.compile(r"\d+")
