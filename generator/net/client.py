@@ -23,8 +23,7 @@ What every request gets, whoever makes it:
 
 Hosts for politeness are ``host`` or ``host:port`` (:func:`host_key`) for the
 link checker, so tests and benchmarks can play many hosts on 127.0.0.1.
-:class:`HostClients` gives one small pool per host for commands that talk to
-hundreds of hosts (httpcore scans a whole pool on every request).
+Connections are kept per host by :class:`generator.net.hosts.HostClients`.
 """
 
 from __future__ import annotations
@@ -32,10 +31,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
 import time
 import typing
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -49,6 +46,9 @@ import httpx
 from .. import __version__
 from .streams import open_tcp
 
+if typing.TYPE_CHECKING:
+    from .hosts import HostClient, HostClients
+
 __all__ = [
     "AddressRefused",
     "BlockedAddress",
@@ -56,8 +56,6 @@ __all__ = [
     "ClientSettings",
     "Fetched",
     "GuardedBackend",
-    "HostClient",
-    "HostClients",
     "NameNotResolved",
     "NetError",
     "Politeness",
@@ -306,126 +304,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-_NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # for plain-HTTP pools; verifies against no CA, so any TLS use fails
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with our network backend (httpx offers no public hook for one)."""
-
-    def __init__(self, backend: GuardedBackend, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        # (no super().__init__: it would build a second pool and TLS context)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-class HostClient:
-    """Requests to one host (and scheme), straight to its own small connection pool.
-
-    The httpx client layer (cookies, auth, URL merging, event hooks) does nothing
-    here and cost about a fifth of each request's CPU, so requests are built
-    once-headed and handed to the transport; httpx still maps errors and
-    decodes compressed bodies.
-    """
-
-    __slots__ = ("extensions", "headers", "transport")
-
-    def __init__(self, transport: httpx.AsyncBaseTransport, headers: dict[str, str], timeouts: dict[str, float | None]) -> None:
-        self.transport = transport
-        self.headers = headers  # User-Agent, Accept… and the host's configured extras
-        self.extensions = {"timeout": timeouts}
-
-    async def send(self, method: str, url: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
-        """Send (``headers`` added to the host's) and return the response, body unread: the caller reads and closes it."""
-        request = httpx.Request(method, url, headers={**self.headers, **headers} if headers else self.headers, extensions=self.extensions)
-        response = await self.transport.handle_async_request(request)
-        response.request = request
-        return response
-
-
-class HostClients:
-    """One small connection pool per host, all sharing one TLS context and address guard.
-
-    Why not one big pool: httpcore scans every pooled connection on every
-    request, so a pool that keeps idle connections to hundreds of hosts costs
-    more CPU than it saves; a pool per host keeps each host's connections
-    alive for its next request at the cost of a scan of one or two. At most
-    ``max_hosts`` pools stay open; the least recently used idle ones are closed.
-    Plain-HTTP pools never load the CA bundle (that alone takes tens of ms).
-    """
-
-    def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None, max_hosts: int = 64) -> None:
-        self.settings = settings
-        self.max_hosts = max_hosts
-        self.backend = GuardedBackend(resolver, allow_private=settings.allow_private)
-        self._ssl_context: ssl.SSLContext | None = None
-        self.limits = httpx.Limits(max_connections=settings.per_host + 2, max_keepalive_connections=settings.per_host, keepalive_expiry=10.0)
-        self.base_headers = {"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"}
-        self.timeouts: dict[str, float | None] = {
-            "connect": settings.connect_timeout, "read": settings.read_timeout, "write": settings.read_timeout, "pool": None,
-        }
-        self.clients: OrderedDict[tuple[str, bool], HostClient] = OrderedDict()  # (host, https) -> client
-        self.users: dict[tuple[str, bool], int] = {}
-
-    @property
-    def ssl_context(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context(trust_env=False)
-        return self._ssl_context
-
-    @asynccontextmanager
-    async def client(self, host: str, *, https: bool) -> AsyncIterator[HostClient]:
-        key = (host, https)
-        client = self.clients.get(key)
-        if client is None:
-            transport = _GuardedTransport(self.backend, self.limits, self.ssl_context if https else _NO_TLS)
-            headers = {**self.base_headers, **headers_for(self.settings, host)}
-            client = self.clients[key] = HostClient(transport, headers, self.timeouts)
-        else:
-            self.clients.move_to_end(key)
-        self.users[key] = self.users.get(key, 0) + 1
-        try:
-            yield client
-        finally:
-            self.users[key] -= 1
-            if len(self.clients) > self.max_hosts:
-                await self._trim()
-
-    async def _trim(self) -> None:
-        victims: list[HostClient] = []
-        for key in list(self.clients):  # decide synchronously, close afterwards
-            if len(self.clients) <= self.max_hosts:
-                break
-            if self.users.get(key, 0) == 0:
-                victims.append(self.clients.pop(key))
-                self.users.pop(key, None)
-        for client in victims:
-            await client.transport.aclose()
-
-    async def done_with(self, host: str) -> None:
-        """Close ``host``'s pools now that no more requests to it are planned (unless in use)."""
-        for key in ((host, False), (host, True)):
-            if key in self.clients and self.users.get(key, 0) == 0:
-                self.users.pop(key, None)
-                await self.clients.pop(key).transport.aclose()
-
-    async def aclose(self) -> None:
-        clients = list(self.clients.values())
-        self.clients.clear()
-        for client in clients:
-            await client.transport.aclose()
-
-    async def __aenter__(self) -> HostClients:  # noqa: PYI034 (a final class in practice)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
 @dataclass(slots=True)
 class Fetched:
     """A final response (after redirects), with its body read under the cap."""
@@ -439,7 +317,7 @@ class Fetched:
 
 
 async def request(
-    clients: HostClients,
+    clients: "HostClients",
     url: str,
     settings: ClientSettings,
     politeness: Politeness,
@@ -454,13 +332,14 @@ async def request(
     for _ in range(settings.max_redirects + 1):
         await check_address(current, settings)
         host = (urlsplit(current).hostname or "").lower()
-        https = current[:6].lower() == "https:"
-        async with politeness.slot(host), clients.client(host_key(current), https=https) as client:  # queueing is not the server's fault
+        async with politeness.slot(host):  # (time spent queueing for a slot is not the server's fault)
             try:
-                async with asyncio.timeout(settings.total_timeout):
+                async with clients.client(current) as client, asyncio.timeout(settings.total_timeout):
                     status, response_headers, body = await _one(client, current, settings, headers, method, read_body)
             except TimeoutError:
                 raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
+            except httpx.InvalidURL as exc:
+                raise NetError(str(exc)) from None
         if status in REDIRECTS and "location" in response_headers:
             target = urljoin(current, response_headers["location"].strip())
             if urlsplit(target).scheme not in ("http", "https"):
@@ -477,7 +356,7 @@ KEEP_ALIVE_DRAIN = 16 * 1024  # an unwanted body up to this size is read anyway,
 
 
 async def _one(
-    client: HostClient, url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
+    client: "HostClient", url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
 ) -> tuple[int, dict[str, str], bytes]:
     try:
         response = await client.send(method, url, headers)

@@ -35,7 +35,8 @@ from ..ingest.entries import ParseError, parse_entries
 from ..ingest.state import FetchStore, SourceState
 from ..ingest.subscriptions import Subscription
 from ..config import Site
-from .client import BodyTooLarge, ClientSettings, HostClients, NetError, Politeness, request, retry_after, user_agent
+from .client import BodyTooLarge, ClientSettings, NetError, Politeness, request, retry_after, user_agent
+from .hosts import HostClients
 
 __all__ = ["SourceReport", "fetch_sources", "run_fetch", "backoff", "client_settings", "FEED_ACCEPT"]
 

@@ -56,12 +56,12 @@ from . import forked
 from .client import (
     AddressRefused,
     ClientSettings,
-    HostClients,
     NameNotResolved,
     Politeness,
     Resolver,
     host_key,
 )
+from .hosts import HostClients
 from .pageinfo import (
     bot_protection_sign,
     decode_body,
@@ -367,10 +367,9 @@ class LinkChecker:
 
     async def _once(self, method: str, url: str, host: str, body_limit: int) -> _Answer:
         assert self.polite is not None
-        https = url[:6].lower() == "https:"
-        async with self.polite.slot(host), self.clients.client(host, https=https) as client:
+        async with self.polite.slot(host):
             try:
-                async with asyncio.timeout(self.config.timeout):
+                async with self.clients.client(url, host) as client, asyncio.timeout(self.config.timeout):
                     response = await client.send(method, url)
                     try:
                         answer = _Answer(code=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})

@@ -230,3 +230,13 @@ def test_work_is_split_by_host_in_proportion() -> None:
     assert [p.concurrency for p in parts] == [2, 3]  # 30 URLs each, but big.test can use no more than per_host = 2
     single = LinkChecker(dataclasses.replace(FAST, workers=1), user_agent="t")
     assert len(single._parts(lanes)) == 1
+
+
+def test_urls_only_httpx_can_read_are_normalised_and_bad_ones_reported(web: FakeWeb) -> None:
+    results = check(web, ["http://h1.test/ok/caf%C3%A9 au lait", "http://h1.test/ok/ünï|code", "http://h1.test:99999/ok"])
+    assert results["http://h1.test/ok/caf%C3%A9 au lait"].kind == OK  # the space is percent-encoded on the way
+    assert results["http://h1.test/ok/ünï|code"].kind == OK
+    assert web.hits("h1.test", "/ok/caf%C3%A9%20au%20lait") == 1
+    assert web.hits("h1.test", "/ok/%C3%BCn%C3%AF|code") == 1  # as httpx sends it
+    bad = results["http://h1.test:99999/ok"]
+    assert (bad.kind, bad.message.startswith("malformed URL")) == (BROKEN, True)
