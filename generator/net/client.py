@@ -33,8 +33,7 @@ import ipaddress
 import socket
 import time
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -131,6 +130,54 @@ class _Gate:
         self.peak = 0
 
 
+class _Slot:
+    """One request's slot (a class, not a generator: it is entered for every request)."""
+
+    __slots__ = ("gate", "lane", "polite")
+
+    def __init__(self, polite: Politeness, gate: _Gate) -> None:
+        self.polite = polite
+        self.gate = gate
+        self.lane: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        gate, polite = self.gate, self.polite
+        await gate.slots.acquire()
+        try:
+            self.lane = gate.slow_lock if gate.slow else None
+            if self.lane is not None:
+                await self.lane.acquire()
+            try:
+                while True:
+                    wait = max(gate.next_start, gate.resume_at) - polite.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    await polite.global_slots.acquire()
+                    if max(gate.next_start, gate.resume_at) > polite.clock():  # someone started meanwhile
+                        polite.global_slots.release()
+                        continue
+                    break
+            except BaseException:
+                if self.lane is not None:
+                    self.lane.release()
+                raise
+        except BaseException:
+            gate.slots.release()
+            raise
+        gate.next_start = polite.clock() + polite.interval
+        gate.in_flight += 1
+        gate.peak = max(gate.peak, gate.in_flight)
+
+    async def __aexit__(self, *exc: object) -> None:
+        gate = self.gate
+        gate.in_flight -= 1
+        self.polite.global_slots.release()
+        if self.lane is not None:
+            self.lane.release()
+        gate.slots.release()
+
+
 class Politeness:
     """Global and per-host limits; see the module docstring. Create inside the event loop."""
 
@@ -147,36 +194,9 @@ class Politeness:
             gate = self.gates[host] = _Gate(self.per_host)
         return gate
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
-        gate = self._gate(host)
-        async with gate.slots:
-            lane = gate.slow_lock if gate.slow else None
-            if lane is not None:
-                await lane.acquire()
-            try:
-                while True:
-                    wait = max(gate.next_start, gate.resume_at) - self.clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                        continue
-                    await self.global_slots.acquire()
-                    if max(gate.next_start, gate.resume_at) > self.clock():  # someone started meanwhile
-                        self.global_slots.release()
-                        continue
-                    break
-                gate.next_start = self.clock() + self.interval
-                gate.in_flight += 1
-                gate.peak = max(gate.peak, gate.in_flight)
-                try:
-                    yield
-                finally:
-                    gate.in_flight -= 1
-                    self.global_slots.release()
-            finally:
-                if lane is not None:
-                    lane.release()
+    def slot(self, host: str) -> _Slot:
+        """``async with`` it to hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
+        return _Slot(self, self._gate(host))
 
     def defer(self, host: str, seconds: float) -> None:
         """Make ``host`` wait ``seconds`` before its next request (Retry-After, rate limits)."""
@@ -334,7 +354,8 @@ async def request(
         host = (urlsplit(current).hostname or "").lower()
         async with politeness.slot(host):  # (time spent queueing for a slot is not the server's fault)
             try:
-                async with clients.client(current) as client, asyncio.timeout(settings.total_timeout):
+                client = await clients.client(current)
+                async with asyncio.timeout(settings.total_timeout):
                     status, response_headers, body = await _one(client, current, settings, headers, method, read_body)
             except TimeoutError:
                 raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None

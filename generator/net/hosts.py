@@ -25,7 +25,6 @@ import re
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpcore
@@ -120,6 +119,7 @@ class HostClient:
         self.timeouts: dict[str, float | None] = {"connect": settings.connect_timeout, "read": settings.read_timeout, "write": settings.read_timeout, "pool": None}
         self.idle: list[httpcore.AsyncHTTP11Connection] = []
         self.max_idle = max(1, settings.per_host)
+        self.closed = False  # dropped by its HostClients: connections are no longer kept
 
     async def send(self, method: str, url: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
         """Send (``headers`` added to the host's) and return the response, body unread: the caller reads and closes it."""
@@ -160,12 +160,14 @@ class HostClient:
         return httpcore.AsyncHTTP11Connection(self.origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
 
     async def release(self, connection: httpcore.AsyncHTTP11Connection) -> None:
-        if connection.is_available() and len(self.idle) < self.max_idle:
+        if connection.is_available() and len(self.idle) < self.max_idle and not self.closed:
             self.idle.append(connection)
         else:
             await connection.aclose()
 
     async def aclose(self) -> None:
+        """Close the idle connections; one still in use closes when its response does."""
+        self.closed = True
         idle, self.idle = self.idle, []
         for connection in idle:
             await connection.aclose()
@@ -174,8 +176,8 @@ class HostClient:
 class HostClients:
     """One :class:`HostClient` per host and scheme, all sharing one TLS context and address guard.
 
-    At most ``max_hosts`` hosts keep idle connections; the least recently used
-    idle ones are closed. Plain-HTTP hosts never load the CA bundle (that
+    At most ``max_hosts`` hosts keep idle connections; those of the least
+    recently used host are closed when one more is needed. Plain-HTTP hosts never load the CA bundle (that
     alone takes tens of milliseconds).
     """
 
@@ -186,7 +188,6 @@ class HostClients:
         self._ssl_context: ssl.SSLContext | None = None
         self.base_headers = {"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"}
         self.clients: OrderedDict[tuple[str, bool], HostClient] = OrderedDict()  # (host key, https) -> client
-        self.users: dict[tuple[str, bool], int] = {}
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -196,46 +197,29 @@ class HostClients:
             self._ssl_context = context
         return self._ssl_context
 
-    @asynccontextmanager
-    async def client(self, url: str, host: str | None = None) -> AsyncIterator[HostClient]:
+    async def client(self, url: str, host: str | None = None) -> HostClient:
         """The client for ``url``'s host and scheme; ``host`` is its :func:`host_key` when the caller has it."""
         host = host or host_key(url)
         key = (host, url[:6].lower() == "https:")
         client = self.clients.get(key)
-        if client is None:
-            try:
-                origin = _core_url(url).origin
-            except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
-                raise httpx.InvalidURL(f"malformed URL {url!r}: {exc}") from None
-            https = origin.scheme == b"https"
-            headers = {**self.base_headers, **headers_for(self.settings, host)}
-            client = self.clients[key] = HostClient(origin, self.backend, self.ssl_context if https else None, headers, self.settings)
-        else:
+        if client is not None:
             self.clients.move_to_end(key)
-        self.users[key] = self.users.get(key, 0) + 1
+            return client
         try:
-            yield client
-        finally:
-            self.users[key] -= 1
-            if len(self.clients) > self.max_hosts:
-                await self._trim()
-
-    async def _trim(self) -> None:
-        victims: list[HostClient] = []
-        for key in list(self.clients):  # decide synchronously, close afterwards
-            if len(self.clients) <= self.max_hosts:
-                break
-            if self.users.get(key, 0) == 0:
-                victims.append(self.clients.pop(key))
-                self.users.pop(key, None)
-        for client in victims:
-            await client.aclose()
+            origin = _core_url(url).origin
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+            raise httpx.InvalidURL(f"malformed URL {url!r}: {exc}") from None
+        https = origin.scheme == b"https"
+        headers = {**self.base_headers, **headers_for(self.settings, host)}
+        client = self.clients[key] = HostClient(origin, self.backend, self.ssl_context if https else None, headers, self.settings)
+        while len(self.clients) > self.max_hosts:  # the least recently used host's idle connections go
+            await self.clients.popitem(last=False)[1].aclose()
+        return client
 
     async def done_with(self, host: str) -> None:
-        """Close ``host``'s idle connections now that no more requests to it are planned (unless in use)."""
+        """Close ``host``'s idle connections now that no more requests to it are planned."""
         for key in ((host, False), (host, True)):
-            if key in self.clients and self.users.get(key, 0) == 0:
-                self.users.pop(key, None)
+            if key in self.clients:
                 await self.clients.pop(key).aclose()
 
     async def aclose(self) -> None:

@@ -173,6 +173,7 @@ class LinkChecker:
         self.results: dict[str, LinkStatus] = {}
         self.polite: Politeness | None = None
         self.metadata_for: frozenset[str] = frozenset()
+        self._host_of: dict[str, str] = {}  # URL -> host key, worked out once
         self._total = 0
 
     def check(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
@@ -208,7 +209,8 @@ class LinkChecker:
             if quick is not None:
                 self._done(url, quick)
             else:
-                lanes.setdefault(host_key(url), deque()).append(url)
+                host = self._host_of[url] = host_key(url)
+                lanes.setdefault(host, deque()).append(url)
         return lanes
 
     def _parts(self, lanes: dict[str, deque[str]]) -> list[_Part]:
@@ -337,7 +339,7 @@ class LinkChecker:
     async def _request(self, method: str, url: str, body_limit: int, retries: int) -> _Answer:
         """One hop, with retries for transient trouble and waits for rate limits."""
         assert self.polite is not None
-        host = host_key(url)
+        host = self._host_of.get(url) or host_key(url)
         cap = self.config.max_retry_after
         attempt = 0
         limited = 0
@@ -369,7 +371,8 @@ class LinkChecker:
         assert self.polite is not None
         async with self.polite.slot(host):
             try:
-                async with self.clients.client(url, host) as client, asyncio.timeout(self.config.timeout):
+                client = await self.clients.client(url, host)
+                async with asyncio.timeout(self.config.timeout):
                     response = await client.send(method, url)
                     try:
                         answer = _Answer(code=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
