@@ -6,8 +6,7 @@ What it does (all on 127.0.0.1; the fake web runs in its own process and
 plays 100 hosts on 127.0.0.1 … 127.0.0.100, answering after 50 ms):
 
 1. engine, cold: 1,000 unique URLs with the default settings (32 in flight,
-   2 per host, 0.1 s between starts on a host, worker processes chosen
-   automatically; ``--workers N`` to compare). The floor is
+   2 per host, 0.1 s between starts on a host). The floor is
    max(URLs × latency ÷ min(concurrency, hosts × per_host), URLs per host × interval).
 2. the server's own count of the most requests ever in flight per host.
 3. ``tidings check`` on a site whose issue holds the same 1,000 links: cold,
@@ -91,30 +90,24 @@ def floor_seconds(config: CheckConfig, urls: int, hosts: int, latency: float) ->
     return max(urls * latency / slots, host_floor)
 
 
-def engine_run(port: int, workers: int = 0) -> None:
-    config = CheckConfig(allow_private=True, workers=workers)
+def engine_run(port: int) -> None:
+    config = CheckConfig(allow_private=True)
     urls = urls_for(port, URLS, HOSTS)
     reset(port)
     started = time.perf_counter()
-    cpu = _cpu_seconds()
+    cpu = time.process_time()
     results = LinkChecker(config, user_agent="tidings-bench").check(urls)
     wall = time.perf_counter() - started
-    cpu = _cpu_seconds() - cpu
+    cpu = time.process_time() - cpu
     counters = stats(port)
     floor = floor_seconds(config, URLS, HOSTS, LATENCY)
     ok = sum(1 for s in results.values() if s.kind == "ok")
     peak = max(counters["peak"].values())
     print(f"engine, cold: {URLS} URLs / {HOSTS} hosts / {LATENCY * 1000:.0f} ms: {wall:.2f} s; floor {floor:.2f} s "
-          f"(concurrency {config.concurrency}, per host {config.per_host}, interval {config.host_interval} s, workers {workers or 'auto'}); "
-          f"ratio {wall / floor:.2f}× (target ≤ 1.2×); client CPU {cpu:.2f} s (all worker processes); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"(concurrency {config.concurrency}, per host {config.per_host}, interval {config.host_interval} s); "
+          f"ratio {wall / floor:.2f}× (target ≤ 1.2×); client CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  results: {ok} ok of {len(results)}; server saw {counters['requests']} requests; "
           f"max in flight per host (server side): {peak} (limit {config.per_host}); over all hosts: {counters['peak_total']} (limit {config.concurrency})")
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the checker's worker processes)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def cli_runs(port: int) -> float:
@@ -151,8 +144,7 @@ def memory_child(port: int) -> None:
     results = LinkChecker(config, user_agent="tidings-bench").check(urls)
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process
-    print(json.dumps({"urls": len(results), "ok": sum(s.kind == "ok" for s in results.values()), "seconds": wall, "peak_mb": peak_mb, "worker_mb": worker_mb}))
+    print(json.dumps({"urls": len(results), "ok": sum(s.kind == "ok" for s in results.values()), "seconds": wall, "peak_mb": peak_mb}))
 
 
 def memory_run(port: int) -> None:
@@ -163,8 +155,7 @@ def memory_run(port: int) -> None:
         print("memory run failed:", out.stderr[-500:])
         return
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"memory: {data['urls']} URLs checked ({data['ok']} ok) in {data['seconds']:.1f} s; peak RSS {data['peak_mb']:.0f} MB, "
-          f"largest worker process {data['worker_mb']:.0f} MB (target < 150 MB)")
+    print(f"memory: {data['urls']} URLs checked ({data['ok']} ok) in {data['seconds']:.1f} s; peak RSS {data['peak_mb']:.0f} MB (target < 150 MB)")
 
 
 def linkchecker_binary() -> str | None:
@@ -205,7 +196,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--skip-linkchecker", action="store_true")
-    parser.add_argument("--workers", type=int, default=0, help="check.workers for the engine run (0: automatic)")
     parser.add_argument("--engine-only", action="store_true", help="only the engine run (step 1 and 2)")
     args = parser.parse_args()
     if args.memory_child:
@@ -213,7 +203,7 @@ def main() -> None:
         return
     total = time.perf_counter()
     with fake_web(HOSTS, LATENCY) as port:
-        engine_run(port, args.workers)
+        engine_run(port)
         if args.engine_only:
             return
         ours = cli_runs(port)

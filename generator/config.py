@@ -157,9 +157,6 @@ class CheckConfig:
     concurrency: int = option(32, doc="Requests in flight at once, over all hosts.")
     per_host: int = option(2, doc="Requests in flight at once to one host.")
     host_interval: float = option(0.1, doc="Minimum seconds between the starts of two requests to one host.")
-    workers: int = option(
-        0, doc="Processes making requests, each for its own hosts (0: one per CPU core, up to 4, for hundreds of links; 1: one process)."
-    )
     retries: int = option(2, doc="Extra attempts after a timeout, a dropped connection or a 5xx answer.")
     retry_backoff: float = option(1.0, doc="Seconds before the first retry; doubled for each further one.")
     max_retry_after: float = option(60.0, doc="Longest Retry-After (429/503) honoured; a longer one makes the link 'rate-limited'.")
@@ -392,7 +389,7 @@ def _check_check(check: CheckConfig, root: Node, name: str) -> list[Problem]:
     for key in ("host_interval", "retry_backoff", "max_retry_after", "cache_days", "dead_after_days"):
         if getattr(check, key) < 0:
             bad(key, f"'check.{key}' must not be negative")
-    for key in ("retries", "dead_after_runs", "duplicate_window", "workers"):
+    for key in ("retries", "dead_after_runs", "duplicate_window"):
         if getattr(check, key) < 0:
             bad(key, f"'check.{key}' must not be negative")
     if check.max_body < 1024:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import http
-import os
 import re
 import time
 from collections import deque
@@ -52,7 +51,6 @@ from ..linkstatus import (
     TRANSIENT,
     LinkStatus,
 )
-from . import forked
 from .client import (
     AddressRefused,
     ClientSettings,
@@ -76,8 +74,6 @@ MAX_REDIRECTS = 10
 META_BYTES = 256 * 1024  # enough for any page's <head>
 ACTIVE_HOSTS_PER_SLOT = 8  # hosts worked on at once, per global request slot
 DRAIN_BYTES = 16 * 1024  # unread bodies up to this size are read to keep the connection alive
-URLS_PER_WORKER = 150  # with check.workers = 0, one worker process per this many URLs to request…
-MAX_AUTO_WORKERS = 4  # …and per CPU core, up to this many
 _REDIRECT = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _MAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
@@ -137,14 +133,6 @@ class _Answer:
         return "html" in self.headers.get("content-type", "").lower()
 
 
-@dataclass(frozen=True, slots=True)
-class _Part:
-    """The hosts one worker process checks, and its share of the global limit."""
-
-    lanes: dict[str, deque[str]]
-    concurrency: int
-
-
 @dataclass(slots=True)
 class _Outcome:
     answer: _Answer
@@ -180,22 +168,20 @@ class LinkChecker:
         """Check ``urls`` (deduplicated as given) and return a status for each.
 
         URLs in ``metadata_for`` are fetched with GET (head of the page only) to
-        learn their title and description. Many URLs are checked by several
-        processes at once, the hosts split between them (see ``check.workers``).
+        learn their title and description.
         """
-        lanes = self._plan(urls, metadata_for)
-        parts = self._parts(lanes)
-        if len(parts) > 1:
-            forked.run_parts(parts, self._run_part, self._receive)
-        elif lanes:
-            asyncio.run(self._run(lanes, self.config.concurrency, self._done))
-        return self.results
+        return asyncio.run(self.check_async(urls, metadata_for=metadata_for))
 
     async def check_async(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
-        """:meth:`check` inside a running event loop (always in this one process)."""
         lanes = self._plan(urls, metadata_for)
-        if lanes:
-            await self._run(lanes, self.config.concurrency, self._done)
+        if not lanes:
+            return self.results
+        self.polite = Politeness(self.config.concurrency, self.config.per_host, self.config.host_interval)
+        active = ACTIVE_HOSTS_PER_SLOT * self.config.concurrency
+        window = asyncio.Semaphore(active)
+        async with HostClients(self.settings, resolver=self.resolver, max_hosts=active + 32) as clients:
+            self.clients = clients
+            await asyncio.gather(*(self._host(host, queue, window) for host, queue in lanes.items()))
         return self.results
 
     def _plan(self, urls: Sequence[str], metadata_for: Collection[str]) -> dict[str, deque[str]]:
@@ -213,42 +199,11 @@ class LinkChecker:
                 lanes.setdefault(host, deque()).append(url)
         return lanes
 
-    def _parts(self, lanes: dict[str, deque[str]]) -> list[_Part]:
-        """Hosts split into one part per worker process, each with its share of the global limit."""
-        todo = sum(len(queue) for queue in lanes.values())
-        count = self.config.workers or min(_cores(), MAX_AUTO_WORKERS, todo // URLS_PER_WORKER)
-        count = min(count, len(lanes), self.config.concurrency)
-        if count <= 1 or not forked.available():
-            return [_Part(lanes, self.config.concurrency)]
-        groups: list[dict[str, deque[str]]] = [{} for _ in range(count)]
-        loads = [0] * count
-        for host, queue in sorted(lanes.items(), key=lambda item: -len(item[1])):  # biggest hosts first, to the lightest part
-            lightest = loads.index(min(loads))
-            groups[lightest][host] = queue
-            loads[lightest] += len(queue)
-        caps = [sum(min(self.config.per_host, len(queue)) for queue in group.values()) for group in groups]
-        shares = _shares(self.config.concurrency, loads, caps)
-        return [_Part(group, share) for group, share in zip(groups, shares, strict=True)]
-
-    async def _run_part(self, part: _Part, emit: Callable[[tuple[str, LinkStatus]], None]) -> None:
-        await self._run(part.lanes, part.concurrency, lambda url, status: emit((url, status)))
-
-    def _receive(self, item: tuple[str, LinkStatus]) -> None:
-        self._done(*item)
-
-    async def _run(self, lanes: dict[str, deque[str]], concurrency: int, done: Callable[[str, LinkStatus], None]) -> None:
-        self.polite = Politeness(concurrency, self.config.per_host, self.config.host_interval)
-        active = ACTIVE_HOSTS_PER_SLOT * concurrency
-        window = asyncio.Semaphore(active)
-        async with HostClients(self.settings, resolver=self.resolver, max_hosts=active + 32) as clients:
-            self.clients = clients
-            await asyncio.gather(*(self._host(host, queue, window, done) for host, queue in lanes.items()))
-
-    async def _host(self, host: str, queue: deque[str], window: asyncio.Semaphore, done: Callable[[str, LinkStatus], None]) -> None:
+    async def _host(self, host: str, queue: deque[str], window: asyncio.Semaphore) -> None:
         """All URLs of one host; a bounded number of hosts is worked on at once (open connections stay few)."""
         async with window:
             try:
-                await asyncio.gather(*(self._lane(queue, done) for _ in range(min(self.config.per_host, len(queue)))))
+                await asyncio.gather(*(self._lane(queue) for _ in range(min(self.config.per_host, len(queue)))))
             finally:
                 await self.clients.done_with(host)
 
@@ -257,10 +212,10 @@ class LinkChecker:
         if self.progress is not None:
             self.progress(len(self.results), self._total, status)
 
-    async def _lane(self, queue: deque[str], done: Callable[[str, LinkStatus], None]) -> None:
+    async def _lane(self, queue: deque[str]) -> None:
         while queue:
             url = queue.popleft()
-            done(url, await self._check_one(url))
+            self._done(url, await self._check_one(url))
 
     # ------------------------------------------------------------ one URL
 
@@ -491,25 +446,6 @@ def check_links(
 
 def _bot(answer: _Answer) -> bool:
     return bool(bot_protection_sign(answer.headers, answer.text))
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _shares(total: int, loads: list[int], caps: list[int]) -> list[int]:
-    """``total`` request slots split between parts: one each, then by URLs per slot, none beyond a part's use."""
-    shares = [1] * len(loads)
-    for _ in range(total - len(loads)):
-        open_parts = [i for i in range(len(loads)) if shares[i] < caps[i]]
-        if not open_parts:
-            break
-        busiest = max(open_parts, key=lambda i: loads[i] / shares[i])
-        shares[busiest] += 1
-    return shares
 
 
 def _checkable_fragment(fragment: str) -> bool:
