@@ -152,6 +152,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except (OSError, ssl.SSLError) as exc:
             self.transport.abort()
             raise httpcore.ConnectError(str(exc)) from exc
+        except BaseException:  # cancelled mid-handshake: the socket goes too
+            self.transport.abort()
+            raise
         assert tls is not None
         p.transport = typing.cast(asyncio.Transport, tls)
         return self
