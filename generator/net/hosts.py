@@ -115,6 +115,7 @@ class HostClient:
         default = 443 if origin.scheme == b"https" else 80
         name = f"[{host}]" if ":" in host else host
         self.host_header = name if origin.port in (None, default) else f"{name}:{origin.port}"
+        self.prefix = f"{origin.scheme.decode('ascii')}://{self.host_header}"  # how this host's URLs usually begin
         self.headers = [(b"Host", self.host_header.encode("ascii"))] + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         self.timeouts: dict[str, float | None] = {"connect": settings.connect_timeout, "read": settings.read_timeout, "write": settings.read_timeout, "pool": None}
         self.idle: list[httpcore.AsyncHTTP11Connection] = []
@@ -128,12 +129,7 @@ class HostClient:
             extra = {k.lower() for k in headers}
             fields = [(k, v) for k, v in fields if k.decode("latin-1").lower() not in extra]
             fields += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        try:
-            target = _core_url(url)
-        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
-            raise httpx.InvalidURL(f"malformed URL {url!r}: {exc}") from None
-        if target.origin != self.origin:
-            raise httpx.InvalidURL(f"{url} is not on {self.host_header}")
+        target = self._target(url)
         request = httpcore.Request(method, target, headers=fields, extensions={"timeout": self.timeouts})
         try:
             connection = await self._connection()
@@ -145,6 +141,21 @@ class HostClient:
         except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
             raise _as_httpx(exc) from None
         return httpx.Response(response.status, headers=response.headers, stream=_Body(response, connection, self), extensions=response.extensions)
+
+    def _target(self, url: str) -> httpcore.URL:
+        """``url`` for httpcore; one that starts as this host's own usual prefix needs no full parse."""
+        rest = url[len(self.prefix) :]
+        if url.startswith(self.prefix) and rest[:1] in ("/", "?", "#", "") and _PLAIN_URL.fullmatch(url):
+            path = rest.partition("#")[0]
+            path = path if path.startswith("/") else "/" + path
+            return httpcore.URL(scheme=self.origin.scheme, host=self.origin.host, port=self.origin.port, target=path.encode("ascii"))
+        try:
+            target = _core_url(url)
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+            raise httpx.InvalidURL(f"malformed URL {url!r}: {exc}") from None
+        if target.origin != self.origin:
+            raise httpx.InvalidURL(f"{url} is not on {self.host_header}")
+        return target
 
     async def _connection(self) -> httpcore.AsyncHTTP11Connection:
         while self.idle:

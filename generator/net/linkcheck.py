@@ -337,7 +337,7 @@ class LinkChecker:
                             body, answer.truncated = await _read_capped(response, limit)
                             answer.text = decode_body(body, answer.headers.get("content-type", ""))
                         else:  # finish a short body so the connection is kept for the host's next request
-                            await _read_capped(response, DRAIN_BYTES)
+                            await _drain(response, DRAIN_BYTES)
                         return answer
                     finally:
                         await response.aclose()
@@ -458,6 +458,15 @@ def _reason(code: int) -> str:
         return f"HTTP {code} {http.HTTPStatus(code).phrase}"
     except ValueError:
         return f"HTTP {code}"
+
+
+async def _drain(response: httpx.Response, limit: int) -> None:
+    """Read and drop up to ``limit`` bytes of a body nobody needs (as sent: no decompressing)."""
+    size = 0
+    async for chunk in response.stream:  # type: ignore[union-attr]
+        size += len(chunk)
+        if size >= limit:
+            return
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:

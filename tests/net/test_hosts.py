@@ -135,3 +135,21 @@ def test_https_verifies_the_certificate_for_the_host_name(certificate: tuple[Pat
                 return await get(clients, f"https://localhost:{port}/")
 
     assert asyncio.run(scenario()) == b"secret"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080/ok/1?x=1#frag", "http://127.0.0.1:8080", "http://127.0.0.1:8080?q=1", "http://127.0.0.1:8080#top",
+     "HTTP://127.0.0.1:8080/Up", "http://127.0.0.1:8080/caf%C3%A9 au lait", "http://127.0.0.1:8080/ünï"],
+)
+def test_a_hosts_own_urls_take_the_short_way_to_the_same_request_target(url: str) -> None:
+    async def scenario() -> tuple[bytes, bytes]:
+        async with HostClients(SETTINGS) as clients:
+            client = await clients.client("http://127.0.0.1:8080/")
+            short = client._target(url)
+            full = httpx.URL(url)
+            assert short.origin == client.origin
+            return short.target, full.raw_path
+
+    short, full = asyncio.run(scenario())
+    assert short == full
