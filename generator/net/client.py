@@ -337,7 +337,7 @@ class Fetched:
 
 
 async def request(
-    clients: "HostClients",
+    clients: HostClients,
     url: str,
     settings: ClientSettings,
     politeness: Politeness,
@@ -377,7 +377,7 @@ KEEP_ALIVE_DRAIN = 16 * 1024  # an unwanted body up to this size is read anyway,
 
 
 async def _one(
-    client: "HostClient", url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
+    client: HostClient, url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
 ) -> tuple[int, dict[str, str], bytes]:
     try:
         response = await client.send(method, url, headers)

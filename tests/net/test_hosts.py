@@ -91,15 +91,14 @@ def test_letting_go_of_hosts_closes_their_idle_connections() -> None:
     servers = [Counting() for _ in range(3)]
 
     async def scenario() -> list[int]:
-        async with serving(servers[0]) as a, serving(servers[1]) as b, serving(servers[2]) as c:
-            async with HostClients(SETTINGS, max_hosts=2) as clients:
-                for port in (a, b, c):  # the third host pushes out the least recently used one
-                    await get(clients, f"http://127.0.0.1:{port}/")
-                await asyncio.sleep(0.1)
-                still_open = [s.open for s in servers]
-                await clients.done_with(f"127.0.0.1:{b}")
-                await asyncio.sleep(0.1)
-                return still_open + [s.open for s in servers]
+        async with serving(servers[0]) as a, serving(servers[1]) as b, serving(servers[2]) as c, HostClients(SETTINGS, max_hosts=2) as clients:
+            for port in (a, b, c):  # the third host pushes out the least recently used one
+                await get(clients, f"http://127.0.0.1:{port}/")
+            await asyncio.sleep(0.1)
+            still_open = [s.open for s in servers]
+            await clients.done_with(f"127.0.0.1:{b}")
+            await asyncio.sleep(0.1)
+            return still_open + [s.open for s in servers]
 
     assert asyncio.run(scenario()) == [0, 1, 1, 0, 0, 1]
 
