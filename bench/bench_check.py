@@ -107,7 +107,7 @@ def engine_run(port: int) -> None:
           f"(concurrency {config.concurrency}, per host {config.per_host}, interval {config.host_interval} s); "
           f"ratio {wall / floor:.2f}× (target ≤ 1.2×); client CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  results: {ok} ok of {len(results)}; server saw {counters['requests']} requests; "
-          f"max in flight per host (server side): {peak} (limit {config.per_host})")
+          f"max in flight per host (server side): {peak} (limit {config.per_host}); over all hosts: {counters['peak_total']} (limit {config.concurrency})")
 
 
 def cli_runs(port: int) -> float:
@@ -196,6 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--skip-linkchecker", action="store_true")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine run (step 1 and 2)")
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
@@ -203,6 +204,8 @@ def main() -> None:
     total = time.perf_counter()
     with fake_web(HOSTS, LATENCY) as port:
         engine_run(port)
+        if args.engine_only:
+            return
         ours = cli_runs(port)
         memory_run(port)
         if not args.skip_linkchecker:

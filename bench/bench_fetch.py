@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import resource
 import sys
 import tempfile
@@ -106,15 +107,20 @@ def main() -> int:
             timings = []
             for label in ("cold", "warm"):
                 store = open_fetch_store(site)
+                own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 reports = run_fetch(subs, store, client_settings(site))
                 elapsed = time.perf_counter() - start
+                own_after, workers_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu_main = own_after.ru_utime + own_after.ru_stime - own.ru_utime - own.ru_stime
+                cpu_workers = workers_after.ru_utime + workers_after.ru_stime - workers.ru_utime - workers.ru_stime
                 store.store.close()
                 statuses: dict[str, int] = {}
                 for r in reports:
                     statuses[r.status] = statuses.get(r.status, 0) + 1
                 timings.append(elapsed)
-                print(f"{label}: {elapsed:.2f}s  statuses={statuses}  new entries={sum(r.new for r in reports)}")
+                print(f"{label}: {elapsed:.2f}s  statuses={statuses}  new entries={sum(r.new for r in reports)}  "
+                      f"CPU: fetching process {cpu_main:.2f}s, parse workers {cpu_workers:.2f}s  load average {os.getloadavg()[0]:.1f}")
                 for error in sorted({r.error for r in reports if r.error})[:3]:
                     print(f"  error: {error}")
             cold, warm = timings

@@ -13,6 +13,7 @@ when one was verified (two fragments of one page are two checks).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -55,6 +56,7 @@ _MIGRATIONS = [
 ]
 
 
+@functools.lru_cache(maxsize=1 << 15)  # a run asks for each URL's key several times (places, cache, record)
 def result_key(url: str) -> str:
     """The store key of a checked URL: normalised, with its fragment if it has one."""
     base, fragment = urldefrag(url.strip())

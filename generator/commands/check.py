@@ -116,8 +116,9 @@ def _check_network(site: Site, urls: list[str], *, fresh: bool) -> tuple[dict[st
         todo = [u for u in urls if u not in reused]
         wanted: set[str] = set()
         if config.metadata:  # pages we know nothing about yet are read with GET (their head only)
-            known = memory.meta([normalize_url(urldefrag(u)[0]) for u in todo])
-            wanted = {u for u in todo if normalize_url(urldefrag(u)[0]) not in known}
+            pages = {u: normalize_url(urldefrag(u)[0]) for u in todo}
+            known = memory.meta(list(pages.values()))
+            wanted = {u for u, page in pages.items() if page not in known}
         progress = _Progress(len(todo)) if sys.stderr.isatty() and todo else None
         checker = LinkChecker(config, user_agent=user_agent(site.config.base_url), progress=progress)
         checked = checker.check(todo, metadata_for=wanted) if todo else {}

@@ -346,14 +346,20 @@ def apply_filters(entries: Iterable[FeedEntry], spec: SourceSpec) -> list[FeedEn
     return kept
 
 
+_WORD = re.compile(r"\w+")
 _TITLE_PREFIX = re.compile(r"^(?:\[[^\]]{1,20}\]\s*|(?:show|ask|tell) hn:\s*|video:\s*|podcast:\s*)+", re.IGNORECASE)
 
 
 def title_key(title: str) -> str:
     """A title reduced to what makes it the same story: case, accents, punctuation and tags ignored."""
     folded = unicodedata.normalize("NFKD", _TITLE_PREFIX.sub("", title.strip())).casefold()
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.findall(r"\w+", folded))
+    if not folded.isascii():  # (ASCII has no combining marks to drop)
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(folded))
+
+
+_DIGITS = re.compile(r"\d+")
+_ALIKE = 0.92
 
 
 def same_title(a: str, b: str) -> bool:
@@ -362,24 +368,42 @@ def same_title(a: str, b: str) -> bool:
         return False
     if a == b:
         return True
-    if len(a.split()) < 4 or re.findall(r"\d+", a) != re.findall(r"\d+", b):
+    if len(a.split()) < 4 or _DIGITS.findall(a) != _DIGITS.findall(b):
+        return False
+    return _alike(a, b)
+
+
+def _alike(a: str, b: str) -> bool:
+    """≥ 92 % alike by difflib's ratio, the cheap upper bounds first."""
+    if 2 * min(len(a), len(b)) < _ALIKE * (len(a) + len(b)):  # the lengths alone rule it out (real_quick_ratio)
         return False
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= 0.92 and matcher.quick_ratio() >= 0.92 and matcher.ratio() >= 0.92
+    return matcher.quick_ratio() >= _ALIKE and matcher.ratio() >= _ALIKE
 
 
 def dedupe(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
-    """The first of each story: same GUID, same canonical URL or near-identical title."""
+    """The first of each story: same GUID, same canonical URL or near-identical title.
+
+    Titles are compared only with earlier ones carrying the same numbers (which
+    :func:`same_title` requires anyway), so a feed of numbered posts costs no
+    comparisons at all.
+    """
     kept: list[FeedEntry] = []
     guids: set[str] = set()
     urls: set[str] = set()
-    keys: list[str] = []
+    keys: set[str] = set()
+    by_numbers: dict[tuple[str, ...], list[str]] = {}
     for entry in entries:
         key = title_key(entry.title)
-        if entry.guid in guids or entry.url in urls or any(same_title(key, k) for k in keys):
+        if entry.guid in guids or entry.url in urls or (key and key in keys):
+            continue
+        numbers = tuple(_DIGITS.findall(key))
+        if len(key.split()) >= 4 and any(_alike(key, other) for other in by_numbers.get(numbers, ())):
             continue
         guids.add(entry.guid)
         urls.add(entry.url)
-        keys.append(key)
+        if key:
+            keys.add(key)
+            by_numbers.setdefault(numbers, []).append(key)
         kept.append(entry)
     return kept

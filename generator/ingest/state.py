@@ -141,24 +141,29 @@ class _TitleIndex:
     """
 
     def __init__(self) -> None:
-        self.buckets: dict[tuple[str, tuple[str, ...]], list[tuple[str, int]]] = {}
+        self.buckets: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, str]]] = {}
 
     @staticmethod
     def _slots(key: str) -> list[tuple[str, tuple[str, ...]]]:
         words = key.split()
-        digits = tuple(re.findall(r"\d+", key))  # same_title requires equal numbers
+        digits = tuple(_DIGITS.findall(key))  # same_title requires equal numbers
         return [(word, digits) for word in dict.fromkeys((words[0], words[-1]))] if words else []
 
-    def add(self, key: str, entry_id: int) -> None:
+    def add(self, key: str, entry_id: int, source: str) -> None:
         for slot in self._slots(key):
-            self.buckets.setdefault(slot, []).append((key, entry_id))
+            self.buckets.setdefault(slot, []).append((key, entry_id, source))
 
-    def similar(self, key: str) -> int | None:
+    def similar(self, key: str) -> tuple[int, str] | None:
+        """(id, source) of a stored entry whose title is near-identical to ``key``."""
         for slot in self._slots(key):
-            for other, entry_id in self.buckets.get(slot, ()):
+            for other, entry_id, source in self.buckets.get(slot, ()):
                 if abs(len(other) - len(key)) <= max(len(key), len(other)) * 0.1 and same_title(key, other):
-                    return entry_id
+                    return entry_id, source
         return None
+
+
+_DIGITS = re.compile(r"\d+")
+_BATCH = 500  # values per IN (…) list: well under SQLite's limit on parameters
 
 
 class FetchStore:
@@ -240,39 +245,72 @@ class FetchStore:
         if self._recent_titles is None:
             since = _iso(now - TITLE_WINDOW)
             self._recent_titles = _TitleIndex()
-            for r in db.execute("SELECT title_key, id FROM fetch_entries WHERE first_seen >= ?", (since,)):
-                self._recent_titles.add(r[0], r[1])
+            for r in db.execute("SELECT title_key, id, source FROM fetch_entries WHERE first_seen >= ?", (since,)):
+                self._recent_titles.add(r[0], r[1], r[2])
         return self._recent_titles
 
-    def _existing(self, db: sqlite3.Connection, key: str, entry: FeedEntry, tkey: str, now: datetime) -> int | None:
-        row = db.execute("SELECT id FROM fetch_entries WHERE source = ? AND guid = ?", (key, entry.guid)).fetchone()
-        row = row or db.execute("SELECT entry_id FROM fetch_duplicates WHERE source = ? AND guid = ?", (key, entry.guid)).fetchone()
-        row = row or db.execute("SELECT id FROM fetch_entries WHERE url = ? LIMIT 1", (entry.url,)).fetchone()
-        row = row or (db.execute("SELECT id FROM fetch_entries WHERE title_key = ? LIMIT 1", (tkey,)).fetchone() if tkey else None)
-        if row:
-            return int(row[0])
-        return self._recent(db, now).similar(tkey)
+    def _known(self, db: sqlite3.Connection, key: str, entries: list[FeedEntry], tkeys: list[str]) -> tuple[dict[str, tuple[int, str]], ...]:
+        """What the store already holds of these entries, in four look-ups for the whole batch.
+
+        Returns maps to (entry id, owning source): by this source's GUIDs, by
+        GUIDs it saw as duplicates before, by canonical URL, by exact title key.
+        """
+        by_guid: dict[str, tuple[int, str]] = {}
+        by_dup: dict[str, tuple[int, str]] = {}
+        by_url: dict[str, tuple[int, str]] = {}
+        by_title: dict[str, tuple[int, str]] = {}
+        guids = list(dict.fromkeys(e.guid for e in entries))
+        urls = list(dict.fromkeys(e.url for e in entries))
+        titles = list(dict.fromkeys(t for t in tkeys if t))
+        for part in _chunks(guids):
+            marks = ", ".join("?" * len(part))
+            for guid, entry_id in db.execute(f"SELECT guid, id FROM fetch_entries WHERE source = ? AND guid IN ({marks})", (key, *part)):
+                by_guid[guid] = (entry_id, key)
+            for guid, entry_id, owner in db.execute(
+                f"SELECT d.guid, d.entry_id, e.source FROM fetch_duplicates d JOIN fetch_entries e ON e.id = d.entry_id "
+                f"WHERE d.source = ? AND d.guid IN ({marks})", (key, *part),
+            ):
+                by_dup[guid] = (entry_id, owner)
+        for values, column, found in ((urls, "url", by_url), (titles, "title_key", by_title)):
+            for part in _chunks(values):
+                rows = db.execute(f"SELECT {column}, id, source FROM fetch_entries WHERE {column} IN ({', '.join('?' * len(part))}) ORDER BY id", part)
+                for value, entry_id, owner in rows:
+                    found.setdefault(value, (entry_id, owner))  # the oldest, as LIMIT 1 gave
+        return by_guid, by_dup, by_url, by_title
 
     def _insert_entries(self, db: sqlite3.Connection, key: str, entries: Iterable[FeedEntry], section: str, now: datetime) -> int:
+        batch = list(entries)
+        if not batch:
+            return 0
+        tkeys = [title_key(e.title) for e in batch]
+        by_guid, by_dup, by_url, by_title = self._known(db, key, batch, tkeys)
+        recent = self._recent(db, now)
+        seen = _iso(now)
         new = 0
-        for entry in entries:
-            tkey = title_key(entry.title)
-            existing = self._existing(db, key, entry, tkey, now)
+        for entry, tkey in zip(batch, tkeys, strict=True):
+            existing = by_guid.get(entry.guid) or by_dup.get(entry.guid) or by_url.get(entry.url) or (by_title.get(tkey) if tkey else None)
+            existing = existing or recent.similar(tkey)
             if existing is not None:
-                owner = db.execute("SELECT source FROM fetch_entries WHERE id = ?", (existing,)).fetchone()
-                if owner and owner[0] != key:
-                    db.execute("INSERT OR IGNORE INTO fetch_duplicates (source, guid, entry_id) VALUES (?, ?, ?)", (key, entry.guid, existing))
+                entry_id, owner = existing
+                if owner != key:
+                    db.execute("INSERT OR IGNORE INTO fetch_duplicates (source, guid, entry_id) VALUES (?, ?, ?)", (key, entry.guid, entry_id))
+                    by_dup.setdefault(entry.guid, existing)
                 continue
+            published = _iso(entry.published)
             cursor = db.execute(
                 "INSERT INTO fetch_entries (source, guid, url, link, title, title_key, excerpt, author, tags, section, "
                 "published, first_seen, date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key, entry.guid, entry.url, entry.link, entry.title, tkey, entry.excerpt, entry.author,
-                    json.dumps(list(entry.tags)), section, _iso(entry.published), _iso(now), _iso(entry.published or now),
+                    json.dumps(list(entry.tags)), section, published, seen, published or seen,
                 ),
             )
-            if self._recent_titles is not None:
-                self._recent_titles.add(tkey, int(cursor.lastrowid or 0))
+            entry_id = int(cursor.lastrowid or 0)
+            by_guid.setdefault(entry.guid, (entry_id, key))  # later entries of this batch see it, as a query would
+            by_url.setdefault(entry.url, (entry_id, key))
+            if tkey:
+                by_title.setdefault(tkey, (entry_id, key))
+            recent.add(tkey, entry_id, key)
             new += 1
         return new
 
@@ -322,6 +360,11 @@ class FetchStore:
 
     def source_names(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT key, name FROM fetch_sources")}
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _BATCH):
+        yield values[start : start + _BATCH]
 
 
 def open_fetch_store(site: "Site") -> FetchStore:

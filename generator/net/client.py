@@ -23,8 +23,7 @@ What every request gets, whoever makes it:
 
 Hosts for politeness are ``host`` or ``host:port`` (:func:`host_key`) for the
 link checker, so tests and benchmarks can play many hosts on 127.0.0.1.
-:class:`HostClients` gives one small pool per host for commands that talk to
-hundreds of hosts (httpcore scans a whole pool on every request).
+Connections are kept per host by :class:`generator.net.hosts.HostClients`.
 """
 
 from __future__ import annotations
@@ -32,12 +31,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
 import time
 import typing
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -45,9 +41,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
-from httpcore._backends.auto import AutoBackend
 
 from .. import __version__
+from .streams import open_tcp
+
+if typing.TYPE_CHECKING:
+    from .hosts import HostClient, HostClients
 
 __all__ = [
     "AddressRefused",
@@ -56,7 +55,6 @@ __all__ = [
     "ClientSettings",
     "Fetched",
     "GuardedBackend",
-    "HostClients",
     "NameNotResolved",
     "NetError",
     "Politeness",
@@ -65,7 +63,6 @@ __all__ = [
     "headers_for",
     "host_key",
     "is_public_address",
-    "make_client",
     "request",
     "retry_after",
     "system_resolver",
@@ -133,6 +130,54 @@ class _Gate:
         self.peak = 0
 
 
+class _Slot:
+    """One request's slot (a class, not a generator: it is entered for every request)."""
+
+    __slots__ = ("gate", "lane", "polite")
+
+    def __init__(self, polite: Politeness, gate: _Gate) -> None:
+        self.polite = polite
+        self.gate = gate
+        self.lane: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        gate, polite = self.gate, self.polite
+        await gate.slots.acquire()
+        try:
+            self.lane = gate.slow_lock if gate.slow else None
+            if self.lane is not None:
+                await self.lane.acquire()
+            try:
+                while True:
+                    wait = max(gate.next_start, gate.resume_at) - polite.clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    await polite.global_slots.acquire()
+                    if max(gate.next_start, gate.resume_at) > polite.clock():  # someone started meanwhile
+                        polite.global_slots.release()
+                        continue
+                    break
+            except BaseException:
+                if self.lane is not None:
+                    self.lane.release()
+                raise
+        except BaseException:
+            gate.slots.release()
+            raise
+        gate.next_start = polite.clock() + polite.interval
+        gate.in_flight += 1
+        gate.peak = max(gate.peak, gate.in_flight)
+
+    async def __aexit__(self, *exc: object) -> None:
+        gate = self.gate
+        gate.in_flight -= 1
+        self.polite.global_slots.release()
+        if self.lane is not None:
+            self.lane.release()
+        gate.slots.release()
+
+
 class Politeness:
     """Global and per-host limits; see the module docstring. Create inside the event loop."""
 
@@ -149,36 +194,9 @@ class Politeness:
             gate = self.gates[host] = _Gate(self.per_host)
         return gate
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
-        gate = self._gate(host)
-        async with gate.slots:
-            lane = gate.slow_lock if gate.slow else None
-            if lane is not None:
-                await lane.acquire()
-            try:
-                while True:
-                    wait = max(gate.next_start, gate.resume_at) - self.clock()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                        continue
-                    await self.global_slots.acquire()
-                    if max(gate.next_start, gate.resume_at) > self.clock():  # someone started meanwhile
-                        self.global_slots.release()
-                        continue
-                    break
-                gate.next_start = self.clock() + self.interval
-                gate.in_flight += 1
-                gate.peak = max(gate.peak, gate.in_flight)
-                try:
-                    yield
-                finally:
-                    gate.in_flight -= 1
-                    self.global_slots.release()
-            finally:
-                if lane is not None:
-                    lane.release()
+    def slot(self, host: str) -> _Slot:
+        """``async with`` it to hold one request slot for ``host``; waits (without a global slot) until the host is ready."""
+        return _Slot(self, self._gate(host))
 
     def defer(self, host: str, seconds: float) -> None:
         """Make ``host`` wait ``seconds`` before its next request (Retry-After, rate limits)."""
@@ -193,24 +211,6 @@ class Politeness:
         """Most requests to ``host`` ever in flight at once (for tests and benchmarks)."""
         gate = self.gates.get(host)
         return gate.peak if gate else 0
-
-
-def make_client(settings: ClientSettings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """An AsyncClient that never follows redirects by itself and connects only to allowed addresses."""
-    limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2, max_keepalive_connections=settings.concurrency)
-    backend = GuardedBackend(resolver, allow_private=settings.allow_private)
-    return _client(settings, _GuardedTransport(backend, limits))
-
-
-def _client(settings: ClientSettings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None)
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,  # no proxies or netrc from the environment: the run is explicit
-        headers={"User-Agent": settings.user_agent, "Accept": settings.accept, "Accept-Encoding": "gzip, deflate"},
-    )
 
 
 def host_key(url: str) -> str:
@@ -288,7 +288,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, resolver: Resolver | None = None, *, allow_private: bool = False) -> None:
         self.resolver = resolver or system_resolver
         self.allow_private = allow_private
-        self.inner = AutoBackend()
 
     async def connect_tcp(
         self,
@@ -312,9 +311,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         failure: Exception | None = None
         for ip, target_port in addresses:
             try:  # TLS still verifies and sends SNI for `host`: httpcore takes it from the request URL
-                return await self.inner.connect_tcp(
-                    ip, target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
+                return await open_tcp(ip, target_port, timeout=timeout, local_address=local_address, socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None
@@ -325,82 +322,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with our network backend (httpx offers no public hook for one)."""
-
-    def __init__(self, backend: GuardedBackend, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        # (no super().__init__: it would build a second pool and TLS context)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-class HostClients:
-    """One small connection pool per host, all sharing one TLS context and address guard.
-
-    Why not one big pool: httpcore scans every pooled connection on every
-    request, so a pool that keeps idle connections to hundreds of hosts costs
-    more CPU than it saves; a pool per host keeps each host's connections
-    alive for its next request at the cost of a scan of one or two. At most
-    ``max_hosts`` pools stay open; the least recently used idle ones are closed.
-    """
-
-    def __init__(self, settings: ClientSettings, *, resolver: Resolver | None = None, max_hosts: int = 64) -> None:
-        self.settings = settings
-        self.max_hosts = max_hosts
-        self.backend = GuardedBackend(resolver, allow_private=settings.allow_private)
-        self.ssl_context = httpx.create_ssl_context(trust_env=False)
-        self.limits = httpx.Limits(max_connections=settings.per_host + 2, max_keepalive_connections=settings.per_host, keepalive_expiry=10.0)
-        self.clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
-        self.users: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def client(self, host: str) -> AsyncIterator[httpx.AsyncClient]:
-        client = self.clients.get(host)
-        if client is None:
-            client = self.clients[host] = _client(self.settings, _GuardedTransport(self.backend, self.limits, self.ssl_context))
-        self.clients.move_to_end(host)
-        self.users[host] = self.users.get(host, 0) + 1
-        try:
-            yield client
-        finally:
-            self.users[host] -= 1
-            await self._trim()
-
-    async def _trim(self) -> None:
-        victims: list[httpx.AsyncClient] = []
-        for host in list(self.clients):  # decide synchronously, close afterwards
-            if len(self.clients) <= self.max_hosts:
-                break
-            if self.users.get(host, 0) == 0:
-                victims.append(self.clients.pop(host))
-                self.users.pop(host, None)
-        for client in victims:
-            await client.aclose()
-
-    async def done_with(self, host: str) -> None:
-        """Close ``host``'s pool now that no more requests to it are planned (unless in use)."""
-        if host in self.clients and self.users.get(host, 0) == 0:
-            self.users.pop(host, None)
-            await self.clients.pop(host).aclose()
-
-    async def aclose(self) -> None:
-        clients = list(self.clients.values())
-        self.clients.clear()
-        for client in clients:
-            await client.aclose()
-
-    async def __aenter__(self) -> HostClients:  # noqa: PYI034 (a final class in practice)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 @dataclass(slots=True)
@@ -416,7 +337,7 @@ class Fetched:
 
 
 async def request(
-    client: httpx.AsyncClient,
+    clients: HostClients,
     url: str,
     settings: ClientSettings,
     politeness: Politeness,
@@ -431,12 +352,15 @@ async def request(
     for _ in range(settings.max_redirects + 1):
         await check_address(current, settings)
         host = (urlsplit(current).hostname or "").lower()
-        async with politeness.slot(host):  # time spent queueing for a slot is not the server's fault
+        async with politeness.slot(host):  # (time spent queueing for a slot is not the server's fault)
             try:
+                client = await clients.client(current)
                 async with asyncio.timeout(settings.total_timeout):
-                    status, response_headers, body = await _one(client, current, settings, headers or {}, method, read_body)
+                    status, response_headers, body = await _one(client, current, settings, headers, method, read_body)
             except TimeoutError:
                 raise NetError(f"no complete answer within {settings.total_timeout:g}s") from None
+            except httpx.InvalidURL as exc:
+                raise NetError(str(exc)) from None
         if status in REDIRECTS and "location" in response_headers:
             target = urljoin(current, response_headers["location"].strip())
             if urlsplit(target).scheme not in ("http", "https"):
@@ -449,15 +373,22 @@ async def request(
     raise NetError(f"more than {settings.max_redirects} redirects")
 
 
+KEEP_ALIVE_DRAIN = 16 * 1024  # an unwanted body up to this size is read anyway, so the connection can be reused
+
+
 async def _one(
-    client: httpx.AsyncClient, url: str, settings: ClientSettings, headers: Mapping[str, str], method: str, read_body: bool
+    client: HostClient, url: str, settings: ClientSettings, headers: Mapping[str, str] | None, method: str, read_body: bool
 ) -> tuple[int, dict[str, str], bytes]:
     try:
-        async with client.stream(method, url, headers=dict(headers)) as response:
+        response = await client.send(method, url, headers)
+        try:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if not read_body or response.status_code in REDIRECTS or response.status_code == 304:
-                return response.status_code, response_headers, b""
+            wanted = read_body and response.status_code not in REDIRECTS and response.status_code != 304
             declared = response_headers.get("content-length", "")
+            if not wanted:
+                if declared.isdigit() and int(declared) <= KEEP_ALIVE_DRAIN and "content-encoding" not in response_headers:
+                    await response.aread()  # (a 304 or a short redirect page: keeps the connection for the next request)
+                return response.status_code, response_headers, b""
             if declared.isdigit() and int(declared) > settings.max_body_bytes and "content-encoding" not in response_headers:
                 raise BodyTooLarge(f"body of {int(declared):,} bytes is over the {settings.max_body_bytes:,}-byte cap")
             chunks: list[bytes] = []
@@ -468,6 +399,8 @@ async def _one(
                     raise BodyTooLarge(f"body is over the {settings.max_body_bytes:,}-byte cap")
                 chunks.append(chunk)
             return response.status_code, response_headers, b"".join(chunks)
+        finally:
+            await response.aclose()
     except httpx.ConnectTimeout:
         raise NetError(f"connection timed out after {settings.connect_timeout:g}s") from None
     except httpx.ReadTimeout:

@@ -7,10 +7,12 @@ Per source, in order:
 2. read from disk (local sources) or requested with the stored validators
    (If-None-Match / If-Modified-Since);
 3. a 304, or a body whose SHA-256 matches the last one, costs no parsing;
-4. otherwise parsed into entries (in worker processes when there are many
-   sources, so parsing one feed never holds up the requests of the others),
-   which the store deduplicates;
-5. the outcome, validators and new entries committed in one transaction.
+4. otherwise parsed into entries as soon as its body is in (in worker
+   processes when there are many sources, so parsing one feed never holds up
+   the requests of the others), which the store deduplicates;
+5. the outcome, validators and new entries committed in one transaction, by
+   one writer thread: the event loop never waits on SQLite, the writes stay
+   in order, and each committed source survives a crash of the run.
 
 One source failing never stops the others; every source gets a row in the
 final report, so a failing feed is never dropped silently.
@@ -19,10 +21,12 @@ final report, so a failing feed is never dropped silently.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +35,8 @@ from ..ingest.entries import ParseError, parse_entries
 from ..ingest.state import FetchStore, SourceState
 from ..ingest.subscriptions import Subscription
 from ..config import Site
-from .client import BodyTooLarge, ClientSettings, NetError, Politeness, make_client, request, retry_after, user_agent
+from .client import BodyTooLarge, ClientSettings, NetError, Politeness, request, retry_after, user_agent
+from .hosts import HostClients
 
 __all__ = ["SourceReport", "fetch_sources", "run_fetch", "backoff", "client_settings", "FEED_ACCEPT"]
 
@@ -81,29 +86,45 @@ def run_fetch(subs: list[Subscription], store: FetchStore, settings: ClientSetti
     workers = min(os.cpu_count() or 1, 4)
     if len(subs) < PARSE_POOL_THRESHOLD or workers < 2 or os.name != "posix":
         return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars))
-    # Forked before the event loop starts: workers inherit the parsers, not a running loop.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pool.submit(os.getpid).result()  # the workers are forked now, before the event loop and its sockets exist
         return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars, parse_pool=pool))
+
+
+class _Writer:
+    """The store's one writer: calls run in order on a thread of their own."""
+
+    def __init__(self, store: FetchStore) -> None:
+        self.store = store
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="tidings-store")
+
+    async def record(self, key: str, **fields: object) -> int:
+        call: Callable[[], int] = functools.partial(self.store.record, key, **fields)  # type: ignore[arg-type]
+        return await asyncio.get_running_loop().run_in_executor(self.thread, call)
 
 
 async def fetch_sources(subs: list[Subscription], store: FetchStore, settings: ClientSettings, *, force: bool = False, now: datetime | None = None, excerpt_chars: int = 400, parse_pool: Executor | None = None) -> list[SourceReport]:
     politeness = Politeness(settings.concurrency, settings.per_host)
-    async with make_client(settings) as client:
+    states = {sub.key: store.source_state(sub.key, sub.name, sub.location) for sub in subs}  # read before any writing starts
+    writer = _Writer(store)
+    try:
+        async with HostClients(settings, max_hosts=max(64, settings.concurrency * 2)) as clients:
 
-        async def one(sub: Subscription) -> SourceReport:
-            try:
-                return await _fetch_one(sub, store, settings, client, politeness, force, now, excerpt_chars, parse_pool)
-            except Exception as exc:  # a bug or an odd failure stays with its source
-                return SourceReport(sub.key, sub.name, "error", error=f"unexpected {type(exc).__name__}: {exc}")
+            async def one(sub: Subscription) -> SourceReport:
+                try:
+                    return await _fetch_one(sub, states[sub.key], writer, settings, clients, politeness, force, now, excerpt_chars, parse_pool)
+                except Exception as exc:  # a bug or an odd failure stays with its source
+                    return SourceReport(sub.key, sub.name, "error", error=f"unexpected {type(exc).__name__}: {exc}")
 
-        return list(await asyncio.gather(*(one(s) for s in subs)))
+            return list(await asyncio.gather(*(one(s) for s in subs)))
+    finally:
+        writer.thread.shutdown(wait=True)  # every queued write is committed before the run returns
 
 
-async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSettings, client: object, politeness: Politeness, force: bool, fixed_now: datetime | None, excerpt_chars: int, parse_pool: Executor | None) -> SourceReport:
+async def _fetch_one(sub: Subscription, state: SourceState, writer: _Writer, settings: ClientSettings, clients: HostClients, politeness: Politeness, force: bool, fixed_now: datetime | None, excerpt_chars: int, parse_pool: Executor | None) -> SourceReport:
     def clock() -> datetime:
         return fixed_now or datetime.now(timezone.utc)
 
-    state = store.source_state(sub.key, sub.name, sub.location)
     if not sub.spec.enabled:
         return SourceReport(sub.key, sub.name, "disabled")
     if state.retired_at:
@@ -112,18 +133,18 @@ async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSetti
         why = state.last_error or "backing off"
         return SourceReport(sub.key, sub.name, "waiting", error=f"next try after {state.next_attempt:%Y-%m-%d %H:%M} UTC ({why})")
 
-    def fail(status: str, error: str, *, wait_until: datetime | None = None, retired: bool = False) -> SourceReport:
+    async def fail(status: str, error: str, *, wait_until: datetime | None = None, retired: bool = False) -> SourceReport:
         now = clock()
         until = wait_until or (None if retired or sub.is_local else now + backoff(state.error_count + 1))
-        store.record(sub.key, now=now, status=status, error=error, next_attempt=until, retired=retired)
+        await writer.record(sub.key, now=now, status=status, error=error, next_attempt=until, retired=retired)
         return SourceReport(sub.key, sub.name, status, error=error)
 
     if sub.is_local:
         try:
             body = _read_local(Path(state.url), settings.max_body_bytes)
         except (OSError, BodyTooLarge) as exc:
-            return fail("error", str(exc) if isinstance(exc, BodyTooLarge) else f"cannot read {state.url}: {exc.strerror}")
-        return await _parse_and_store(sub, store, state, body, {}, state.url, clock(), validators=None, moved=None, excerpt_chars=excerpt_chars, pool=parse_pool)
+            return await fail("error", str(exc) if isinstance(exc, BodyTooLarge) else f"cannot read {state.url}: {exc.strerror}")
+        return await _parse_and_store(sub, writer, state, body, {}, state.url, clock(), validators=None, moved=None, excerpt_chars=excerpt_chars, pool=parse_pool)
 
     headers = {"Accept": FEED_ACCEPT if sub.spec.type == "feed" else "text/html, */*;q=0.5"}
     if state.etag:
@@ -131,25 +152,25 @@ async def _fetch_one(sub: Subscription, store: FetchStore, settings: ClientSetti
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     try:
-        got = await request(client, state.url, settings, politeness, headers=headers)  # type: ignore[arg-type]
+        got = await request(clients, state.url, settings, politeness, headers=headers)
     except NetError as exc:
-        return fail("error", str(exc))
+        return await fail("error", str(exc))
     now = clock()
     notice = f"moved permanently to {got.moved_to}; update its url in feeds.yaml" if got.moved_to else ""
     if got.status == 304:
         validators = (got.headers.get("etag") or state.etag, got.headers.get("last-modified") or state.last_modified)
-        store.record(sub.key, now=now, status="not-modified", url=got.moved_to, validators=validators)
+        await writer.record(sub.key, now=now, status="not-modified", url=got.moved_to, validators=validators)
         return SourceReport(sub.key, sub.name, "not-modified", notice=notice)
     if got.status == 410:
-        return fail("gone", "410 Gone: the source was removed; it will not be fetched again", retired=True)
+        return await fail("gone", "410 Gone: the source was removed; it will not be fetched again", retired=True)
     if got.status in (429, 503):
         until = retry_after(got.headers, now) or now + backoff(state.error_count + 1)
-        return fail("error", f"HTTP {got.status}; retry after {until:%Y-%m-%d %H:%M:%S} UTC", wait_until=until)
+        return await fail("error", f"HTTP {got.status}; retry after {until:%Y-%m-%d %H:%M:%S} UTC", wait_until=until)
     if got.status != 200:
-        return fail("error", f"HTTP {got.status}")
+        return await fail("error", f"HTTP {got.status}")
     validators = (got.headers.get("etag"), got.headers.get("last-modified"))
     return await _parse_and_store(
-        sub, store, state, got.body, got.headers, got.url, now, validators=validators, moved=got.moved_to, notice=notice,
+        sub, writer, state, got.body, got.headers, got.url, now, validators=validators, moved=got.moved_to, notice=notice,
         excerpt_chars=excerpt_chars, pool=parse_pool,
     )
 
@@ -164,7 +185,7 @@ def _read_local(path: Path, cap: int) -> bytes:
 
 async def _parse_and_store(
     sub: Subscription,
-    store: FetchStore,
+    writer: _Writer,
     state: SourceState,
     body: bytes,
     headers: dict[str, str] | object,
@@ -179,7 +200,7 @@ async def _parse_and_store(
 ) -> SourceReport:
     digest = hashlib.sha256(body).hexdigest()
     if digest == state.body_sha256:
-        store.record(sub.key, now=now, status="unchanged", url=moved, validators=validators)
+        await writer.record(sub.key, now=now, status="unchanged", url=moved, validators=validators)
         return SourceReport(sub.key, sub.name, "unchanged", notice=notice)
     base = url if not sub.is_local else Path(url).as_uri()
     items = getattr(headers, "items", None)
@@ -193,9 +214,9 @@ async def _parse_and_store(
             )
     except ParseError as exc:
         until = None if sub.is_local else now + backoff(state.error_count + 1)
-        store.record(sub.key, now=now, status="error", error=str(exc), url=moved, next_attempt=until)
+        await writer.record(sub.key, now=now, status="error", error=str(exc), url=moved, next_attempt=until)
         return SourceReport(sub.key, sub.name, "error", error=str(exc), notice=notice)
-    new = store.record(
+    new = await writer.record(
         sub.key, now=now, status="new" if parsed.entries else "unchanged", url=moved, validators=validators,
         body_sha256=digest, entries=parsed.entries, section=sub.spec.section,
     )

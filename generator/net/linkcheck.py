@@ -54,13 +54,12 @@ from ..linkstatus import (
 from .client import (
     AddressRefused,
     ClientSettings,
-    HostClients,
     NameNotResolved,
     Politeness,
     Resolver,
-    headers_for,
     host_key,
 )
+from .hosts import HostClients
 from .pageinfo import (
     bot_protection_sign,
     decode_body,
@@ -162,6 +161,7 @@ class LinkChecker:
         self.results: dict[str, LinkStatus] = {}
         self.polite: Politeness | None = None
         self.metadata_for: frozenset[str] = frozenset()
+        self._host_of: dict[str, str] = {}  # URL -> host key, worked out once
         self._total = 0
 
     def check(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
@@ -173,16 +173,7 @@ class LinkChecker:
         return asyncio.run(self.check_async(urls, metadata_for=metadata_for))
 
     async def check_async(self, urls: Sequence[str], *, metadata_for: Collection[str] = ()) -> dict[str, LinkStatus]:
-        self.metadata_for = frozenset(metadata_for)
-        unique = list(dict.fromkeys(urls))
-        self._total = len(unique)
-        lanes: dict[str, deque[str]] = {}
-        for url in unique:
-            quick = self._without_request(url)
-            if quick is not None:
-                self._done(url, quick)
-            else:
-                lanes.setdefault(host_key(url), deque()).append(url)
+        lanes = self._plan(urls, metadata_for)
         if not lanes:
             return self.results
         self.polite = Politeness(self.config.concurrency, self.config.per_host, self.config.host_interval)
@@ -192,6 +183,21 @@ class LinkChecker:
             self.clients = clients
             await asyncio.gather(*(self._host(host, queue, window) for host, queue in lanes.items()))
         return self.results
+
+    def _plan(self, urls: Sequence[str], metadata_for: Collection[str]) -> dict[str, deque[str]]:
+        """Settle what needs no request; the rest in one queue per host."""
+        self.metadata_for = frozenset(metadata_for)
+        unique = list(dict.fromkeys(urls))
+        self._total = len(unique)
+        lanes: dict[str, deque[str]] = {}
+        for url in unique:
+            quick = self._without_request(url)
+            if quick is not None:
+                self._done(url, quick)
+            else:
+                host = self._host_of[url] = host_key(url)
+                lanes.setdefault(host, deque()).append(url)
+        return lanes
 
     async def _host(self, host: str, queue: deque[str], window: asyncio.Semaphore) -> None:
         """All URLs of one host; a bounded number of hosts is worked on at once (open connections stay few)."""
@@ -288,14 +294,13 @@ class LinkChecker:
     async def _request(self, method: str, url: str, body_limit: int, retries: int) -> _Answer:
         """One hop, with retries for transient trouble and waits for rate limits."""
         assert self.polite is not None
-        host = host_key(url)
-        headers = headers_for(self.settings, host)
+        host = self._host_of.get(url) or host_key(url)
         cap = self.config.max_retry_after
         attempt = 0
         limited = 0
         while True:
             attempt += 1
-            answer = await self._once(method, url, headers, body_limit)
+            answer = await self._once(method, url, host, body_limit)
             answer.attempts = attempt
             code = answer.code or 0
             if answer.error == "timeout":
@@ -317,13 +322,13 @@ class LinkChecker:
                 continue
             return answer
 
-    async def _once(self, method: str, url: str, headers: dict[str, str], body_limit: int) -> _Answer:
+    async def _once(self, method: str, url: str, host: str, body_limit: int) -> _Answer:
         assert self.polite is not None
-        host = host_key(url)
-        async with self.polite.slot(host), self.clients.client(host) as client:
+        async with self.polite.slot(host):
             try:
+                client = await self.clients.client(url, host)
                 async with asyncio.timeout(self.config.timeout):
-                    response = await client.send(client.build_request(method, url, headers=headers), stream=True)
+                    response = await client.send(method, url)
                     try:
                         answer = _Answer(code=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
                         readable = 200 <= response.status_code < 300 or response.status_code in (403, 503)
@@ -332,7 +337,7 @@ class LinkChecker:
                             body, answer.truncated = await _read_capped(response, limit)
                             answer.text = decode_body(body, answer.headers.get("content-type", ""))
                         else:  # finish a short body so the connection is kept for the host's next request
-                            await _read_capped(response, DRAIN_BYTES)
+                            await _drain(response, DRAIN_BYTES)
                         return answer
                     finally:
                         await response.aclose()
@@ -453,6 +458,15 @@ def _reason(code: int) -> str:
         return f"HTTP {code} {http.HTTPStatus(code).phrase}"
     except ValueError:
         return f"HTTP {code}"
+
+
+async def _drain(response: httpx.Response, limit: int) -> None:
+    """Read and drop up to ``limit`` bytes of a body nobody needs (as sent: no decompressing)."""
+    size = 0
+    async for chunk in response.stream:  # type: ignore[union-attr]
+        size += len(chunk)
+        if size >= limit:
+            return
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:

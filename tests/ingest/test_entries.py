@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from generator.ingest.entries import ParseError, dedupe, parse_entries, same_title, title_key
+from generator.ingest.entries import FeedEntry, ParseError, dedupe, parse_entries, same_title, title_key
 from generator.ingest.subscriptions import Selectors, SourceSpec
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
@@ -153,3 +153,21 @@ def test_hostile_feed_fixture_keeps_only_safe_entries() -> None:
         assert "<" not in e.excerpt and "alert(" not in e.excerpt and "javascript" not in e.excerpt
     assert {e.url: e.excerpt for e in parsed.entries}["https://evil.example/one"] == "Click here or there. Real words survive the cleaning."
     assert len(dedupe(parsed.entries)) == 4
+
+
+def test_dedupe_compares_titles_only_where_they_can_match() -> None:
+    def entry(n: int, title: str) -> FeedEntry:
+        return FeedEntry(guid=f"g{n}", url=f"https://x.example/{n}", link=f"https://x.example/{n}", title=title, excerpt="", published=None)
+
+    entries = [
+        entry(1, "Ten lessons from running Postgres at scale"),
+        entry(2, "Ten lessons from running Postgres at scales"),  # near-identical: dropped
+        entry(3, "Release notes for version 1.2"),
+        entry(4, "Release notes for version 1.3"),  # other numbers: kept
+        entry(5, "Go 1.22"),
+        entry(6, "go 1.22!"),  # a short title counts only when equal after folding
+        entry(7, "Go 1.23"),
+        entry(8, ""),
+        entry(9, ""),  # no title: never a duplicate by title
+    ]
+    assert [e.guid for e in dedupe(entries)] == ["g1", "g3", "g4", "g5", "g7", "g8", "g9"]

@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import formatdate
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 HUGE = 50 * 1024 * 1024
 _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -62,6 +62,8 @@ class FakeWeb:
         self.requests: Counter[tuple[str, str, str]] = Counter()  # (host, method, path)
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.total_in_flight = 0
+        self.peak_total = 0  # most requests in flight at once over all hosts
         self.huge_bytes_sent = 0
         self.headers: dict[tuple[str, str], dict[str, str]] = {}  # (host, path) -> last request's headers
         self.port = 0
@@ -78,10 +80,11 @@ class FakeWeb:
     def reset(self) -> None:
         self.requests.clear()
         self.peak.clear()
+        self.peak_total = 0
         self.huge_bytes_sent = 0
 
     def stats(self) -> dict[str, object]:
-        return {"requests": self.count(), "peak": dict(self.peak), "per_host": dict(Counter(h for (h, _, _) in self.requests.elements()))}
+        return {"requests": self.count(), "peak": dict(self.peak), "peak_total": self.peak_total, "per_host": dict(Counter(h for (h, _, _) in self.requests.elements()))}
 
     # -- serving
 
@@ -89,34 +92,34 @@ class FakeWeb:
         local = writer.get_extra_info("sockname")[0]
         try:
             while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                method, target, _version = line.decode("latin-1").split(" ", 2)
+                try:  # the whole head at once: one wait per request, not one per line
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    return  # the client hung up (between requests, or mid-head)
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                method, target, _version = request_line.split(" ", 2)
                 headers: dict[str, str] = {}
-                while True:
-                    h = await reader.readline()
-                    if h in (b"\r\n", b"\n", b""):
-                        break
-                    name, _, value = h.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
+                for h in lines:
+                    if h:
+                        name, _, value = h.partition(":")
+                        headers[name.strip().lower()] = value.strip()
                 if int(headers.get("content-length", "0") or 0):
                     await reader.readexactly(int(headers["content-length"]))
                 host = headers.get("host", local).rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") else headers["host"]
-                self.headers[(host, urlsplit(target).path)] = headers
-                keep = await self.respond(reader, writer, method, target, host)
+                path, _, query = target.partition("?")
+                self.headers[(host, path)] = headers
+                keep = await self.respond(reader, writer, method, path, query, host)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, asyncio.CancelledError):
             return  # client went away, bad request, or the server is stopping
         finally:
             with contextlib.suppress(OSError, RuntimeError):  # already closed, or the loop is stopping
                 writer.close()
 
-    async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, target: str, host: str) -> bool:
-        parts = urlsplit(target)
-        path = parts.path
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    async def respond(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str, raw_query: str, host: str) -> bool:
+        path = path.partition("#")[0]
+        query = {k: v[0] for k, v in parse_qs(raw_query).items()} if raw_query else {}
         if path == "/__stats":
             body = json.dumps(self.stats()).encode()
             await self.send(writer, method, 200, {"content-type": "application/json"}, body)
@@ -128,12 +131,15 @@ class FakeWeb:
         self.requests[(host, method, path)] += 1
         self.in_flight[host] += 1
         self.peak[host] = max(self.peak[host], self.in_flight[host])
+        self.total_in_flight += 1
+        self.peak_total = max(self.peak_total, self.total_in_flight)
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
             return await self.route(reader, writer, method, path, query, host)
         finally:
             self.in_flight[host] -= 1
+            self.total_in_flight -= 1
 
     async def route(self, reader: asyncio.StreamReader, w: asyncio.StreamWriter, method: str, path: str, q: dict[str, str], host: str) -> bool:
         html = {"content-type": "text/html; charset=utf-8"}

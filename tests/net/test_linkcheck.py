@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from email.utils import formatdate
 
@@ -189,3 +190,22 @@ def test_parse_retry_after_http_date() -> None:
     now = time.time()
     assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
     assert parse_retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
+
+
+def test_limits_hold_from_the_servers_side(web: FakeWeb) -> None:
+    urls = [f"http://h{h}.test/ok/{i}" for h in range(1, 7) for i in range(5)]
+    config = dataclasses.replace(FAST, concurrency=4, per_host=2)
+    results = check(web, urls, config=config)
+    assert all(s.kind == OK for s in results.values())
+    assert max(web.peak.values()) <= config.per_host
+    assert 2 <= web.peak_total <= config.concurrency  # requests did overlap, but never beyond the global limit
+
+
+def test_urls_only_httpx_can_read_are_normalised_and_bad_ones_reported(web: FakeWeb) -> None:
+    results = check(web, ["http://h1.test/ok/caf%C3%A9 au lait", "http://h1.test/ok/ünï|code", "http://h1.test:99999/ok"])
+    assert results["http://h1.test/ok/caf%C3%A9 au lait"].kind == OK  # the space is percent-encoded on the way
+    assert results["http://h1.test/ok/ünï|code"].kind == OK
+    assert web.hits("h1.test", "/ok/caf%C3%A9%20au%20lait") == 1
+    assert web.hits("h1.test", "/ok/%C3%BCn%C3%AF|code") == 1  # as httpx sends it
+    bad = results["http://h1.test:99999/ok"]
+    assert (bad.kind, bad.message.startswith("malformed URL")) == (BROKEN, True)
