@@ -58,6 +58,7 @@ from .render.redirects import RedirectsProducer
 from .render.search import SEARCH_PATH, SearchProducer
 from .render.site import AssetProducer, SiteProducer
 from . import pagefind
+from .workers import die_with_parent
 from .write import Staging
 
 __all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for", "input_places"]
@@ -231,7 +232,8 @@ class _Reader:
         if self.workers > 1 and len(jobs) >= PARALLEL_READ_THRESHOLD and os.name == "posix":
             split = len(jobs) * 9 // 20
         context = multiprocessing.get_context("fork") if split else None
-        with (concurrent.futures.ProcessPoolExecutor(1, mp_context=context) if context else nullcontext()) as pool:
+        pool_of_one = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent) if context else None
+        with pool_of_one or nullcontext() as pool:
             future = pool.submit(_parse_to_json, jobs[split:], self.settings, self.site.root) if pool else None
             for path, rel, data in jobs[: split if future else len(jobs)]:
                 results[rel] = self._keep(_parse_file(path, self.settings, self.site.root) if data is None else _parse_bytes(rel, data, self.settings))
@@ -373,7 +375,7 @@ def _pool(count: int) -> Iterator[Any]:
     # fork: workers inherit the parsed archive and compiled templates without pickling them
     context = multiprocessing.get_context("fork")
     gc.freeze()  # the workers' cycle collector leaves the inherited objects alone (no walks, no copied pages)
-    pool = context.Pool(count)
+    pool = context.Pool(count, initializer=die_with_parent)
     try:
         yield pool
     finally:

@@ -35,6 +35,7 @@ from ..ingest.entries import ParseError, parse_entries
 from ..ingest.state import FetchStore, SourceState
 from ..ingest.subscriptions import Subscription
 from ..config import Site
+from ..workers import die_with_parent
 from .client import BodyTooLarge, ClientSettings, NetError, Politeness, request, retry_after, user_agent
 from .hosts import HostClients
 
@@ -86,7 +87,7 @@ def run_fetch(subs: list[Subscription], store: FetchStore, settings: ClientSetti
     workers = min(os.cpu_count() or 1, 4)
     if len(subs) < PARSE_POOL_THRESHOLD or workers < 2 or os.name != "posix":
         return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent) as pool:
         pool.submit(os.getpid).result()  # the workers are forked now, before the event loop and its sockets exist
         return asyncio.run(fetch_sources(subs, store, settings, force=force, now=now, excerpt_chars=excerpt_chars, parse_pool=pool))
 

@@ -28,6 +28,19 @@ def count(db_path: Path, sql: str) -> int:
         return 0  # tables not created yet
 
 
+def processes_naming(marker: str) -> list[int]:
+    """Live processes whose command line contains ``marker`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def test_kill_9_mid_fetch_loses_nothing_committed(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     def slow_feed(n: int):  # type: ignore[no-untyped-def]
         body = rss([{"title": f"Story {n} part {k}", "link": f"https://s{n}.example/{k}", "guid": f"{n}-{k}"} for k in range(2)])
@@ -50,6 +63,11 @@ def test_kill_9_mid_fetch_loses_nothing_committed(tmp_path: Path, capsys) -> Non
                 time.sleep(0.02)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
+            # its parse workers end with it, instead of waiting forever on their queue
+            deadline = time.monotonic() + 10
+            while processes_naming(str(root)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert processes_naming(str(root)) == []
         finally:
             if proc.poll() is None:
                 proc.kill()
