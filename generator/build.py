@@ -225,12 +225,14 @@ class _Reader:
 
         The other process sends its issues back as the parse cache's JSON, which
         this process needs for the build state anyway; decoding it costs about a
-        fifth of parsing. This process takes the smaller share, as it decodes too.
+        seventh of parsing. The other process is the slower per file (it encodes
+        and sends too), so this one takes 55 % of the files; then they finish
+        together (measured on 1,000 issues).
         """
         results: dict[str, Issue | list[Problem]] = {}
         split = 0
         if self.workers > 1 and len(jobs) >= PARALLEL_READ_THRESHOLD and os.name == "posix":
-            split = len(jobs) * 9 // 20
+            split = len(jobs) * 11 // 20
         context = multiprocessing.get_context("fork") if split else None
         pool_of_one = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent) if context else None
         with pool_of_one or nullcontext() as pool:
