@@ -73,6 +73,9 @@ def print_row(r: dict) -> None:
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from machine import machine_line
+
     parser = argparse.ArgumentParser(description="Time cold full builds.")
     parser.add_argument("--issues", type=int, default=1000, help="size of the synthetic archive")
     parser.add_argument("--repeat", type=int, default=3, help="runs per corpus; the median is shown")
@@ -97,6 +100,7 @@ def main() -> None:
                 f"title: This Week in Rust\nbase_url: https://twir.example/\nissues_dir: {TWIR}\n", encoding="utf-8"
             )
             results.append(measure("This Week in Rust (all)", twir, args.repeat, args.jobs, scratch))
+        print(machine_line())
         print(f"{'corpus':<28} {'issues':>6} {'outputs':>7} {'wall s':>8} {'pages/s':>9} {'main MB':>9} {'worker MB':>10}")
         for r in results:
             print_row(r)

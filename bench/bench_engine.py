@@ -292,6 +292,9 @@ def row(name: str, r: dict) -> str:
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from machine import machine_line
+
     parser = argparse.ArgumentParser(description="Time the build engine and compare with Pelican and Hugo.")
     parser.add_argument("--issues", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -304,6 +307,7 @@ def main() -> None:
     from synth import generate
 
     rng = random.Random(11)
+    print(machine_line())
     print(f"load average at start: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="tidings-engine-") as tmp:
         scratch = Path(tmp)
