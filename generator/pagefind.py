@@ -54,11 +54,28 @@ def find_binary() -> Path:
 _PLAIN_PATH = re.compile(r"^[\w./-]+$")
 
 
-def file_glob(files: Sequence[str]) -> str | None:
-    """A Pagefind glob naming exactly ``files``; None (every HTML file) if a name needs escaping."""
+def file_glob(files: Sequence[str], available: Sequence[str] = ()) -> str | None:
+    """A Pagefind glob naming exactly ``files``; None (every HTML file) if a name needs escaping.
+
+    ``available`` lists every HTML file of the site: a top folder whose HTML files are all
+    wanted is named once (``issues/**/*.html``), which keeps the command line short; named
+    one by one, 10,000 issue pages exceed the system's limit on a command's arguments.
+    """
     if not files or not all(_PLAIN_PATH.match(f) for f in files):
         return None
-    return "{" + ",".join(sorted(files)) + "}"
+    wanted = set(files)
+    by_top: dict[str, list[str]] = {}
+    for name in available:
+        if "/" in name:
+            by_top.setdefault(name.split("/", 1)[0], []).append(name)
+    parts: list[str] = []
+    covered: set[str] = set()
+    for top, there in by_top.items():
+        if len(there) > 1 and all(name in wanted for name in there):
+            parts.append(f"{top}/**/*.html")
+            covered.update(there)
+    parts += [name for name in wanted if name not in covered]
+    return "{" + ",".join(sorted(parts)) + "}"
 
 
 def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = ()) -> SearchIndex:
@@ -81,7 +98,7 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
             language.split("-")[0].lower() or "en",
             "--silent",
         ]
-        glob = file_glob(files)
+        glob = file_glob(files, [p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html")] if files else ())
         if glob:
             command += ["--glob", glob]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}

@@ -106,6 +106,11 @@ def test_only_issue_and_page_files_are_read(tmp_path: Path) -> None:
     assert pagefind.file_glob(["issues/1/index.html", "about/index.html"]) == "{about/index.html,issues/1/index.html}"
     assert pagefind.file_glob(["odd {name}.html"]) is None
     assert pagefind.file_glob([]) is None
+    # a folder whose pages are all wanted is named once: 10,000 issues fit on a command line
+    issues = [f"issues/{n}/index.html" for n in range(1, 10_001)]
+    site = issues + ["about/index.html", "index.html", "sections/news/index.html", "sections/news/page/2/index.html"]
+    assert pagefind.file_glob(issues + ["about/index.html"], site) == "{about/index.html,issues/**/*.html}"
+    assert pagefind.file_glob(["issues/1/index.html", "sections/news/index.html"], site) == "{issues/1/index.html,sections/news/index.html}"
 
 
 def test_the_index_is_carried_over_unless_an_indexed_page_changed(tmp_path: Path) -> None:
