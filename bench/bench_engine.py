@@ -49,12 +49,16 @@ PEERS_VENV = HERE / ".venv-peers"
 _CHILD = r"""
 import json, resource, sys, time
 started = time.perf_counter()
-from generator.build import BuildOptions, build
 from generator.config import load_site
+from generator.uptodate import BuildOptions, check_up_to_date
 from pathlib import Path
 site = load_site(sys.argv[1])
 inner = time.perf_counter()
-report = build(site, BuildOptions(output_dir=Path(sys.argv[2])))
+options = BuildOptions(output_dir=Path(sys.argv[2]))
+report = check_up_to_date(site, options)  # as `tidings build` does: no renderer is imported when nothing changed
+if report is None:
+    from generator.build import build
+    report = build(site, options)
 done = time.perf_counter()
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall": done - started, "build": done - inner, "outputs": report.outputs, "rendered": report.rendered,
