@@ -30,7 +30,7 @@ import os
 import re
 import time
 import traceback
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -230,24 +230,26 @@ class _Reader:
         together (measured on 1,000 issues).
         """
         results: dict[str, Issue | list[Problem]] = {}
-        split = 0
-        if self.workers > 1 and len(jobs) >= PARALLEL_READ_THRESHOLD and os.name == "posix":
-            split = len(jobs) * 11 // 20
-        context = multiprocessing.get_context("fork") if split else None
-        pool_of_one = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent) if context else None
-        with pool_of_one or nullcontext() as pool:
-            future = pool.submit(_parse_to_json, jobs[split:], self.settings, self.site.root) if pool else None
-            for path, rel, data in jobs[: split if future else len(jobs)]:
-                results[rel] = self._keep(_parse_file(path, self.settings, self.site.root) if data is None else _parse_bytes(rel, data, self.settings))
-            if future is not None:
-                for (_, rel, _), result in zip(jobs[split:], future.result()):
-                    if isinstance(result, list):
-                        results[rel] = result
-                        continue
-                    issue = issue_from_dict(json.loads(result))
-                    self.cache_text[issue.source_hash] = result
-                    results[rel] = self._keep(issue)
+        if self.workers < 2 or len(jobs) < PARALLEL_READ_THRESHOLD or os.name != "posix":
+            self._parse_here(jobs, results)
+            return results
+        split = len(jobs) * 11 // 20
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent) as pool:
+            theirs = pool.submit(_parse_to_json, jobs[split:], self.settings, self.site.root)
+            self._parse_here(jobs[:split], results)
+            for (_, rel, _), result in zip(jobs[split:], theirs.result()):
+                if isinstance(result, list):
+                    results[rel] = result
+                    continue
+                issue = issue_from_dict(json.loads(result))
+                self.cache_text[issue.source_hash] = result
+                results[rel] = self._keep(issue)
         return results
+
+    def _parse_here(self, jobs: list[tuple[Path, str, bytes | None]], results: dict[str, Issue | list[Problem]]) -> None:
+        for path, rel, data in jobs:
+            results[rel] = self._keep(_parse_file(path, self.settings, self.site.root) if data is None else _parse_bytes(rel, data, self.settings))
 
     def _keep(self, result: Issue | list[Problem]) -> Issue | list[Problem]:
         if isinstance(result, Issue):
@@ -618,7 +620,6 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, searc
         data["search_path"] = SEARCH_PATH
     extra = RecordingDict(data, recorder)
     # Read through extra, so each output records that it depends on the link files.
-    env.globals["link_gone"] = lambda link: extra["linkstatus"].gone(link)
     env.filters["gone"] = lambda link: extra["linkstatus"].gone(link)
     env.filters["gone_inline"] = lambda links: extra["linkstatus"].gone_inline(links)
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)

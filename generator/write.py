@@ -99,11 +99,12 @@ class Staging:
         that the previous file holds these bytes; None means compare them here.
         """
         previous = self.final / relative
-        if self.in_place and (same if same is not None else read_if_same(previous, data)):
+        unchanged = same if same is not None else read_if_same(previous, data)
+        if unchanged and self.in_place:
             return False  # already in the output folder
         target = self.dir / relative
         self._parent(target)
-        if same if same is not None else read_if_same(previous, data):
+        if unchanged:
             try:
                 os.link(previous, target)
                 return False

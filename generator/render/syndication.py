@@ -102,7 +102,7 @@ def item_entry(ctx: RenderContext, issue: Issue, item: Item) -> FeedEntry:
     link = item.primary_link
     external = urljoin(issue_url, link.url) if link is not None and not link.is_mail else ""
     extra_links = "".join(
-        f'<li><a href="{htmllib.escape(l.url)}">{htmllib.escape(l.text or l.url)}</a></li>' for l in item.links if not l.inline
+        f'<li><a href="{htmllib.escape(l.url)}">{htmllib.escape(l.text or l.url)}</a></li>' for l in item.own_links
     )
     body = item.commentary_html + (f"<ul>{extra_links}</ul>" if extra_links else "")
     body += f'<p>From <a href="{htmllib.escape(issue_url)}">{htmllib.escape(issue.title)}</a></p>'
