@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import re
+import secrets
 import time
 import traceback
 from contextlib import contextmanager
@@ -474,7 +475,7 @@ def _build(
         check_collisions(outputs)
         report.outputs = len(outputs)
     fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
-    previous = _previous_outputs(state, fingerprint, report.output_dir, options)
+    previous = _previous_outputs(state, fingerprint, report.output_dir, options, kept)
     # In place only where no search index needs the whole staged tree, and over a site this state describes.
     in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
     staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later, in_place=in_place)
@@ -532,12 +533,17 @@ def _build(
             "site_dir": f"{site_dir.st_dev}:{site_dir.st_ino}",
             "outputs": str(len(outputs)),
             "issues": str(report.issues),
+            "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
         }
         parsed = {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}
         state.record(
             meta=meta, sources=None if given else reader.stats, parsed=parsed,
             settings=reader.settings_key, outputs=records, keep=planned,
         )
+        # What the state now holds, so a long-running caller's next build need not read it back.
+        now_held = {path: record for path, record in previous.items() if path in planned}
+        now_held.update((r.path, r) for r in records)
+        kept["outputs"] = (meta["recorded"], now_held)
     if memo is not None:
         current = {i.source_hash for i in content.issues}
         for stale in [h for h in memo if h not in current]:
@@ -554,8 +560,14 @@ def _global_fingerprint(site: Site, options: BuildOptions, ctx: RenderContext, p
     return digest(global_light(site, options, output_dir), *assets, *sorted(producers))
 
 
-def _previous_outputs(state: BuildState, fingerprint: str, output_dir: Path, options: BuildOptions) -> dict[str, OutputRecord]:
-    """The last build's outputs, if they can be trusted to describe the output folder."""
+def _previous_outputs(
+    state: BuildState, fingerprint: str, output_dir: Path, options: BuildOptions, kept: dict[str, Any]
+) -> dict[str, OutputRecord]:
+    """The last build's outputs, if they can be trusted to describe the output folder.
+
+    A long-running caller (the preview) keeps the records of its last build; they are used
+    while the state still names that build as its last record.
+    """
     if options.full or state.meta("global") != fingerprint:
         return {}
     try:
@@ -564,6 +576,9 @@ def _previous_outputs(state: BuildState, fingerprint: str, output_dir: Path, opt
         return {}
     if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
         return {}  # replaced or rebuilt by someone else since
+    held = kept.get("outputs")
+    if held is not None and held[0] == state.meta("recorded"):
+        return held[1]
     return state.outputs()
 
 

@@ -71,6 +71,7 @@ class Staging:
         # the output folder (each file atomically) instead of swapping whole trees; unchanged
         # files are left where they are. Nothing reaches the output folder before commit.
         self.in_place = in_place and final.is_dir()
+        self._final_prefix = f"{final}{os.sep}"  # string joins: a Path per carried output costs more than its stat
         self.dir = final.parent / f".{final.name}.staging-{os.getpid()}"
         self._remove_leftovers()
         self.dir.mkdir(parents=True)
@@ -117,7 +118,7 @@ class Staging:
     def carry(self, relative: str) -> bool:
         """Take an output over from the previous site unread (a hard link); False when it is missing."""
         if self.in_place:
-            return os.path.isfile(self.final / relative)
+            return os.path.isfile(self._final_prefix + relative)
         target = self.dir / relative
         self._parent(target)
         try:

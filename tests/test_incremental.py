@@ -192,6 +192,27 @@ def test_edits_rebuild_only_what_changed(site_root: Path, tmp_path: Path, mode: 
     assert r.rendered == r.outputs
 
 
+@pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])
+def test_a_link_featured_in_two_issues_follows_every_edit(site_root: Path, tmp_path: Path, mode: str) -> None:
+    """The link index groups a URL's places across issues; each edit to one of them shows on the page."""
+    b = Builder(site_root, tmp_path, mode)
+    issues = site_root / "content" / "issues"
+    b.step()
+    shared = "\n- [Release five, again](https://news.example/5) seen twice.\n"
+    (issues / "003.md").write_text(issue(3) + shared, encoding="utf-8")
+    r = b.step()  # the link now lists issues 5 and 3
+    assert any(p.startswith("links/") for p in r.rendered_paths)
+    (issues / "003.md").write_text(issue(3) + shared.replace("seen twice", "seen twice, really"), encoding="utf-8")
+    b.step()  # the commentary only: the link index shows the same
+    (issues / "005.md").write_text(issue(5).replace("[Release 5 is out]", "[Release 5, renamed]"), encoding="utf-8")
+    r = b.step()  # the newest place names the link
+    assert any(p.startswith("links/") for p in r.rendered_paths)
+    (issues / "005.md").unlink()
+    b.step()  # issue 3 is now the link's only place
+    (issues / "003.md").write_text(issue(3), encoding="utf-8")
+    b.step()  # and the link is gone
+
+
 def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> None:
     b = Builder(site_root, tmp_path)
     outputs = b.step().outputs

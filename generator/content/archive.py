@@ -8,6 +8,7 @@ link ever featured with the issues it appeared in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,7 +81,13 @@ class IndexCache(dict[int, "_IssueIndex"]):
 
     Keyed by the issue object's identity (the preview server keeps unchanged issues as the
     same objects); each entry holds its issue, so an id is never reused while cached.
+    ``featured`` is the last link index: a featured link whose places did not change is
+    handed out again as the same object, so what was made from it can be kept too.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.featured: dict[str, FeaturedLink] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class _IssueIndex:
     issue: Issue
     entries: tuple[KindEntry, ...]
     links: tuple[tuple[Link, str, str | None], ...]  # featured (http) links: link, item anchor or '', item title
+    fresh: bool = True  # made in this build (not taken from the cache)
 
 
 def build_archive(
@@ -145,27 +153,38 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
     tags: dict[str, list[Issue]] = defaultdict(list)
     tag_names: dict[str, str] = {}
     links: dict[str, FeaturedLink] = {}
-    for issue in issues:
+    indexes = [_cached_index(issue, cache) for issue in issues]
+    current = {id(issue) for issue in issues}
+    gone = [cache.pop(key) for key in [k for k in cache if k not in current]]
+    for index in indexes:
+        cache[id(index.issue)] = index
+    # A featured link none of whose issues came, went or changed is the previous build's object.
+    before = cache.featured
+    changed = {link.key for index in (*(i for i in indexes if i.fresh), *gone) for link, _, _ in index.links} if before else set()
+    for index in indexes:
+        issue = index.issue
         for tag in issue.tags:
             slug = slugify(tag) or "tag"
             tags[slug].append(issue)
             tag_names.setdefault(slug, tag)
-        index = cache.get(id(issue))
-        if index is None or index.issue is not issue:
-            index = cache[id(issue)] = _issue_index(issue)
         for entry in index.entries:
             kinds[entry.item.kind].append(entry)
         for link, anchor, title in index.links:
-            featured = links.get(link.key)
+            key = link.key
+            featured = links.get(key)
             if featured is None:
-                featured = links[link.key] = FeaturedLink(link.key, link.url, title or link.text or link.url, link.host)
+                old = before.get(key)
+                if old is not None and key not in changed:
+                    links[key] = old
+                    continue
+                featured = links[key] = FeaturedLink(key, link.url, title or link.text or link.url, link.host)
+            elif featured is before.get(key) and key not in changed:
+                continue
             refs = featured.refs
             # identity, not ==: comparing two issues field by field costs more than the whole index
             if not refs or refs[-1][0] is not issue or refs[-1][1] != anchor:
                 refs.append((issue, anchor))
-    current = {id(issue) for issue in issues}
-    for key in [k for k in cache if k not in current]:
-        del cache[key]
+    cache.featured = links
     return Archive(
         issues=issues,
         by_slug={i.slug: i for i in issues},
@@ -176,6 +195,13 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
         links=tuple(links.values()),
         positions={issue.slug: i for i, issue in enumerate(issues)},
     )
+
+
+def _cached_index(issue: Issue, cache: IndexCache) -> _IssueIndex:
+    index = cache.get(id(issue))
+    if index is None or index.issue is not issue:
+        return _issue_index(issue)
+    return dataclasses.replace(index, fresh=False) if index.fresh else index
 
 
 def _prose_links(issue: Issue) -> Iterable[Link]:

@@ -222,21 +222,42 @@ class SiteProducer:
         elif kind == "kind":
             name, number = key.rsplit(":", 1)
             page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
-            deps["view:entries"] = digest(views.pagination(page), *(v.entry(e) for e in page.entries))
+            deps["view:entries"] = self._listing(ctx, output, views.pagination(page), page.entries, lambda: digest(
+                views.pagination(page), *(v.entry(e) for e in page.entries)))
         elif kind == "links":
             page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
-            deps["view:entries"] = digest(views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries))
+            head = f"{views.pagination(page)} {len(archive.links)}"
+            deps["view:entries"] = self._listing(ctx, output, head, page.entries, lambda: digest(
+                views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries)))
         elif kind == "tags":
             deps["view:tags"] = digest(*(f"{s}\x1e{archive.tag_names[s]}\x1e{len(i)}" for s, i in archive.tags.items()))
         elif kind == "tag":
             slug, number = key.rsplit(":", 1)
             page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
-            deps["view:entries"] = digest(views.pagination(page), archive.tag_names[slug], v.cards(page.entries))
+            head = f"{views.pagination(page)} {archive.tag_names[slug]}"
+            deps["view:entries"] = self._listing(ctx, output, head, page.entries, lambda: digest(
+                views.pagination(page), archive.tag_names[slug], v.cards(page.entries)))
         elif kind == "content-page":
             deps.update([views.source_key(next(p for p in ctx.pages if p.slug == key))])
         elif kind == "sitemap":
             deps["view:sitemap"] = digest(*(f"{p}\x1e{w.isoformat() if w else ''}" for p, w in self._sitemap_entries(ctx)))
         return deps
+
+    @staticmethod
+    def _listing(ctx: RenderContext, output: Output, head: str, shown: Sequence[object], make: Callable[[], str]) -> str:
+        """A listing page's fingerprint, made again only when the objects it lists are not the same ones.
+
+        Entries, featured links and issues are immutable while a long-running caller keeps them
+        (an edited issue comes back as new objects), so identity is enough; hashing every
+        section page's entries took most of an edit's rebuild in the preview.
+        """
+        kept = ctx.kept.setdefault("listing_fingerprints", {})
+        held = kept.get(output.path)
+        if held is not None and held[0] == head and len(held[1]) == len(shown) and all(a is b for a, b in zip(held[1], shown)):
+            return held[2]
+        made = make()
+        kept[output.path] = (head, tuple(shown), made)  # holding the objects: their ids stay theirs
+        return made
 
 
 class AssetProducer:
