@@ -1,8 +1,7 @@
 """``tidings serve``: preview on 127.0.0.1, rebuilt on every change, reloaded in the browser.
 
-- A watcher polls the config, content, theme and feed settings for changes
-  (polling keeps this dependency-free and works the same on every file
-  system; a scan of a thousand files takes a few milliseconds).
+- A watcher (:mod:`generator.watch`) learns from the kernel when the config,
+  content, theme or feed settings change, and polls them where it cannot.
 - Each change triggers an incremental build into a private preview folder
   (drafts included), so ``public/`` is never touched by previews; parsed
   issues stay in memory between builds, so an edit parses one file and
@@ -26,12 +25,12 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from .build import BuildOptions, BuildReport, build, input_places
-from .buildstate import scan_tree
-from .config import CONFIG_FILE, Site, load_site
+from .config import CONFIG_FILE, load_site
 from .errors import TidingsError
 from .model import Issue
+from .watch import InputWatcher
 
-__all__ = ["PreviewServer", "snapshot", "PREVIEW_DIR"]
+__all__ = ["PreviewServer", "PREVIEW_DIR"]
 
 PREVIEW_DIR = ".tidings/preview"
 EVENTS_PATH = "/__tidings/events"
@@ -43,12 +42,6 @@ _RELOAD_SCRIPT = """<script>
   source.onmessage = (event) => { if (Number(event.data) !== seen) location.reload(); };
 })();
 </script>"""
-
-
-def snapshot(root: Path, site: Site | None) -> str:
-    """A fingerprint (paths, mtimes, sizes) of every file a build reads; the watcher compares them."""
-    places = input_places(site) if site else [root / CONFIG_FILE, root / "themes", root / "content", root / "feeds"]
-    return scan_tree(p for p in places if p.exists())[0]
 
 
 @dataclass
@@ -63,10 +56,11 @@ class PreviewServer:
     """The preview: an HTTP server, a watcher thread, and the last build's outcome."""
 
     def __init__(self, root: Path | str, *, host: str = "127.0.0.1", port: int = 8000, drafts: bool = True,
-                 poll_interval: float = 0.1, log: Callable[[str], None] | None = None):
+                 poll_interval: float = 0.1, force_polling: bool = False, log: Callable[[str], None] | None = None):
         self.root = Path(root).resolve()
         self.drafts = drafts
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # used where the kernel cannot tell of changes (or force_polling)
+        self.force_polling = force_polling
         self.log = log or (lambda message: None)
         self.output = self.root / PREVIEW_DIR
         self.state = _State()
@@ -107,18 +101,18 @@ class PreviewServer:
             self.state.changed.notify_all()
 
     def _watch(self) -> None:
-        site: Site | None = None
+        with InputWatcher(self.root, self._places(), poll_interval=self.poll_interval, force_polling=self.force_polling, log=self.log) as watcher:
+            while not self._stop.is_set():
+                if watcher.wait(0.2) and not self._stop.is_set():
+                    self.rebuild()
+                    watcher.follow(self._places())
+
+    def _places(self) -> list[Path]:
+        """What the build reads, from the config as it is now (an unreadable config: the usual places)."""
         try:
-            site = load_site(self.root)
+            return input_places(load_site(self.root))
         except TidingsError:
-            site = None
-        before = snapshot(self.root, site)
-        while not self._stop.wait(self.poll_interval):
-            now = snapshot(self.root, site)
-            if now != before:
-                time.sleep(0.05)  # let an editor finish writing (save = truncate + write)
-                before = snapshot(self.root, site)
-                self.rebuild()
+            return [p for p in (self.root / CONFIG_FILE, self.root / "themes", self.root / "content", self.root / "feeds") if p.exists()]
 
     # -- lifecycle
 
