@@ -81,10 +81,18 @@ class Content:
 
 
 def issue_files(site: Site) -> list[Path]:
+    return [Path(entry.path) for entry in _issue_entries(site)]
+
+
+def _issue_entries(site: Site) -> list[os.DirEntry[str]]:
+    """The issue files, by name; a directory entry knows whether it is a file or a link without a stat."""
     folder = site.path(site.config.issues_dir)
-    if not folder.is_dir():
+    try:
+        with os.scandir(folder) as entries:
+            found = [e for e in entries if not e.name.startswith(".") and e.name.endswith(ISSUE_SUFFIXES) and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in ISSUE_SUFFIXES and p.is_file() and not p.name.startswith("."))
+    return sorted(found, key=lambda e: e.name)
 
 
 def issue_settings(site: Site) -> IssueSettings:
@@ -177,10 +185,11 @@ class _Reader:
         unreadable: dict[str, str] = {}  # rel -> why
         folder = self.site.path(self.site.config.issues_dir)
         prefix = _relative(folder, root) + "/"  # resolved once, not per file
-        for path in issue_files(self.site):
-            rel = prefix + path.name if not path.is_symlink() else _relative(path, root)
+        for entry in _issue_entries(self.site):
+            path = Path(entry.path)
+            rel = prefix + entry.name if not entry.is_symlink() else _relative(path, root)
             try:
-                st = path.stat()
+                st = entry.stat()
                 if trusted_stat(previous.get(rel), st, scanned):
                     data, hashed = None, previous[rel].hash
                 else:
@@ -476,6 +485,7 @@ def _build(
         report.outputs = len(outputs)
     fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
     previous = _previous_outputs(state, fingerprint, report.output_dir, options, kept)
+    remembered = previous is kept.get("outputs", (None, None))[1]  # this process's own last build
     # In place only where no search index needs the whole staged tree, and over a site this state describes.
     in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
     staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later, in_place=in_place)
@@ -483,7 +493,8 @@ def _build(
         with timer("diff"):
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
             own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs}
-            chosen, carried = _diff(outputs, own, previous, deps, staging)
+            # In place, after this process's own last build, its files are where it left them: not looked for again.
+            chosen, carried = _diff(outputs, own, previous, deps, staging, present=remembered and staging.in_place)
         if collecting:
             # The model, indexes and templates live to the end of the build: frozen, the collector
             # leaves them out of its walks (a walk of the whole heap took longer than the file writes).
@@ -595,9 +606,13 @@ def _content_digest(archive: Archive, pages: tuple[Page, ...]) -> str:
 
 
 def _diff(
-    outputs: list[Output], own: dict[str, dict[str, str]], previous: dict[str, OutputRecord], deps: Dependencies, staging: Staging
+    outputs: list[Output], own: dict[str, dict[str, str]], previous: dict[str, OutputRecord], deps: Dependencies, staging: Staging,
+    *, present: bool = False,
 ) -> tuple[list[Output], list[OutputRecord]]:
-    """Outputs to render, and the previous records of those carried over (already linked into staging)."""
+    """Outputs to render, and the previous records of those carried over (already linked into staging).
+
+    ``present``: the previous outputs are known to be in the output folder, which is updated in place.
+    """
     chosen: list[Output] = []
     carried: list[OutputRecord] = []
     for output in outputs:
@@ -606,7 +621,7 @@ def _diff(
             record is not None
             and (record.producer, record.kind, record.key) == (output.producer, output.kind, output.key)
             and deps.unchanged(record, own[output.path])
-            and staging.carry(output.path)
+            and (present or staging.carry(output.path))
         ):
             carried.append(record)
         else:
