@@ -56,7 +56,7 @@ from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
 from .render.digests import DigestProducer, load_site_digests
 from .render.redirects import RedirectsProducer
-from .render.search import SEARCH_PATH, SearchProducer
+from .render.search import SEARCH_PATH, SearchProducer, Shard, search_shards
 from .render.site import AssetProducer, SiteProducer
 from . import pagefind
 from .workers import die_with_parent
@@ -504,13 +504,12 @@ def _build(
             before = {path: record.digest for path, record in previous.items()}
             results = _render_all(ctx, producers, chosen, staging, options.workers, before)
         bundle: list[tuple[str, bool]] = []
+        shard_keys = ""
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
             with timer("search"):
-                carried_index = [] if _index_is_stale(outputs, results, previous) else _carry_search_index(staging)
-                # A fresh index is built from the staged folder, where carried pages are hard-linked too.
-                bundle = carried_index or _stage_search_index(site, staging, outputs)
+                known = _shard_keys(state.meta("search_shards")) if previous else {}
+                bundle, shard_keys, report.search_reindexed = _search_index(site, staging, search_shards(archive, ctx.pages), results, known)
                 report.search_files = len(bundle)
-                report.search_reindexed = not carried_index
         with timer("check"):
             links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
             _check_results([r.problem for r in results if r.problem], links, outputs, lambda: _link_positions(archive))
@@ -545,6 +544,7 @@ def _build(
             "outputs": str(len(outputs)),
             "issues": str(report.issues),
             "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
+            "search_shards": shard_keys,
         }
         parsed = {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}
         state.record(
@@ -655,35 +655,48 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, searc
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 
-def _indexed(outputs: list[Output]) -> set[str]:
-    """The pages the search index covers: issues and standalone pages."""
-    return {o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")}
+def _shard_keys(recorded: str | None) -> dict[str, str]:
+    try:
+        found = json.loads(recorded or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
-def _index_is_stale(outputs: list[Output], results: list[_Rendered], previous: dict[str, OutputRecord]) -> bool:
-    """True when an indexed page was rendered again, or pages came or went since the last build."""
-    indexed = _indexed(outputs)
-    if not previous or any(r.path in indexed for r in results):
-        return True
-    planned = {o.path for o in outputs}
-    return bool(indexed - set(previous)) or bool(set(previous) - planned)
+def _search_index(
+    site: Site, staging: Staging, shards: list[Shard], results: list[_Rendered], known: dict[str, str]
+) -> tuple[list[tuple[str, bool]], str, int]:
+    """Stage the search index: (path, changed) pairs, the shards' keys to record, how many were indexed again.
+
+    A shard is taken over unread from the previous site when it covers the same pages as
+    then (its key) and none of them has new bytes; the others are indexed from the staged
+    folder, where carried pages are hard-linked too.
+    """
+    changed = {r.path for r in results if r.changed}
+    keys = {shard.folder: digest(*shard.files) for shard in shards}
+    staged: list[tuple[str, bool]] = []
+    stale: list[Shard] = []
+    for shard in shards:
+        carried = _carry_bundle(staging, shard.folder) if known.get(shard.folder) == keys[shard.folder] and changed.isdisjoint(shard.files) else []
+        if carried:
+            staged += carried
+        else:
+            stale.append(shard)
+    if stale:
+        fresh = pagefind.index_shards(staging.dir, [(s.folder, s.files) for s in stale], language=site.config.language)
+        staged += [(path, staging.write(path, data)) for path, data in fresh.items()]
+    return staged, json.dumps(keys, sort_keys=True), len(stale)
 
 
-def _carry_search_index(staging: Staging) -> list[tuple[str, bool]]:
-    """The previous site's index, taken over unread (nothing it covers changed); [] when there is none."""
-    folder = staging.final / pagefind.BUNDLE_DIR
-    if not (folder / "pagefind.js").is_file():
+def _carry_bundle(staging: Staging, folder: str) -> list[tuple[str, bool]]:
+    """A bundle of the previous site, taken over unread; [] when it is not there whole."""
+    found = staging.final / folder
+    if not (found / "pagefind.js").is_file():
         return []
-    names = [p.relative_to(staging.final).as_posix() for p in folder.rglob("*") if p.is_file()]
+    names = [p.relative_to(staging.final).as_posix() for p in found.rglob("*") if p.is_file()]
     if not all(staging.carry(name) for name in names):
         return []
     return [(name, False) for name in names]
-
-
-def _stage_search_index(site: Site, staging: Staging, outputs: list[Output]) -> list[tuple[str, bool]]:
-    """Index the staged issue and page HTML with Pagefind and stage the bundle: (path, changed) pairs."""
-    bundle = pagefind.index_site(staging.dir, language=site.config.language, files=sorted(_indexed(outputs)))
-    return [(path, staging.write(path, data)) for path, data in bundle.items()]
 
 
 def _link_positions(archive: Archive) -> dict[str, SourcePos]:

@@ -11,10 +11,15 @@ The index is built from the *staged* tree, after rendering and before the
 swap, and returned as bytes so the writer stages it like any other output
 (unchanged chunks keep their inode). A missing binary or a failed run is a
 BuildError: a site whose search page cannot work is not published.
+
+Pagefind cannot update an index, so the site's is made of shards (see
+:func:`generator.render.search.search_shards`), each a bundle of its own that
+the search page merges in the browser; an edit re-indexes one shard.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import shutil
@@ -25,9 +30,9 @@ from typing import Sequence
 
 from .errors import BuildError, Problem, SourcePos
 
-__all__ = ["BUNDLE_DIR", "SearchIndex", "find_binary", "index_site"]
+__all__ = ["BUNDLE_DIR", "SearchIndex", "find_binary", "index_shards", "index_site"]
 
-BUNDLE_DIR = "pagefind"  # the bundle's folder in the output, and its URL path
+BUNDLE_DIR = "pagefind"  # the bundles' folder in the output, and its URL path
 TIMEOUT = 600  # seconds; the whole TWiR archive indexes in a few seconds
 # Files of Pagefind's own ready-made interfaces; the theme has its own small script.
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
@@ -54,32 +59,31 @@ def find_binary() -> Path:
 _PLAIN_PATH = re.compile(r"^[\w./-]+$")
 
 
-def file_glob(files: Sequence[str], available: Sequence[str] = ()) -> str | None:
+def file_glob(files: Sequence[str]) -> str | None:
     """A Pagefind glob naming exactly ``files``; None (every HTML file) if a name needs escaping.
 
-    ``available`` lists every HTML file of the site: a top folder whose HTML files are all
-    wanted is named once (``issues/**/*.html``), which keeps the command line short; named
-    one by one, 10,000 issue pages exceed the system's limit on a command's arguments.
+    A shard names at most a few hundred pages, so the glob stays far below the
+    system's limit on a command's arguments.
     """
     if not files or not all(_PLAIN_PATH.match(f) for f in files):
         return None
-    wanted = set(files)
-    by_top: dict[str, list[str]] = {}
-    for name in available:
-        if "/" in name:
-            by_top.setdefault(name.split("/", 1)[0], []).append(name)
-    parts: list[str] = []
-    covered: set[str] = set()
-    for top, there in by_top.items():
-        if len(there) > 1 and all(name in wanted for name in there):
-            parts.append(f"{top}/**/*.html")
-            covered.update(there)
-    parts += [name for name in wanted if name not in covered]
-    return "{" + ",".join(sorted(parts)) + "}"
+    return "{" + ",".join(sorted(files)) + "}"
 
 
-def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = ()) -> SearchIndex:
-    """Index the HTML under ``site_dir``; return the bundle's files without writing them there.
+def index_shards(site_dir: Path, shards: Sequence[tuple[str, Sequence[str]]], *, language: str = "en") -> SearchIndex:
+    """Index each (bundle folder, pages) shard on its own; their files together.
+
+    Pagefind uses about one and a half cores on one bundle, so two run at once.
+    """
+    found = SearchIndex()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        for part in pool.map(lambda shard: index_site(site_dir, language=language, files=shard[1], bundle=shard[0]), shards):
+            found.update(part)
+    return found
+
+
+def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (), bundle: str = BUNDLE_DIR) -> SearchIndex:
+    """Index the HTML under ``site_dir``; return the bundle's files (under ``bundle``/) without writing them there.
 
     ``files`` (relative paths) limits the pages Pagefind reads: listings and
     the link index repeat the issues and are not indexed, and skipping them
@@ -87,7 +91,7 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
     """
     binary = find_binary()
     with tempfile.TemporaryDirectory(prefix="tidings-pagefind-") as tmp:
-        out = Path(tmp) / BUNDLE_DIR
+        out = Path(tmp) / "bundle"
         command = [
             str(binary),
             "--site",
@@ -98,7 +102,7 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
             language.split("-")[0].lower() or "en",
             "--silent",
         ]
-        glob = file_glob(files, [p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html")] if files else ())
+        glob = file_glob(files)
         if glob:
             command += ["--glob", glob]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
@@ -114,6 +118,6 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
         files = SearchIndex()
         for path in sorted(out.rglob("*")):
             if path.is_file() and not path.name.startswith(_UNUSED):
-                files[f"{BUNDLE_DIR}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
+                files[f"{bundle}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
         shutil.rmtree(out, ignore_errors=True)
     return files

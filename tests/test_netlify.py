@@ -92,7 +92,7 @@ def test_caching_follows_file_names(public: Path) -> None:
         else:
             assert "max-age=0" in cache and "must-revalidate" in cache, path
     assert checked >= 3, "the style sheet and the search index chunks are cached for good"
-    for html in ("/", "/issues/1/", "/sitemap.xml", "/pagefind/pagefind.js", "/pagefind/pagefind-entry.json"):
+    for html in ("/", "/issues/1/", "/sitemap.xml", "/pagefind/issues-0001/pagefind.js", "/pagefind/pages/pagefind-entry.json"):
         assert "immutable" not in headers_for(html)["Cache-Control"], html
 
 
@@ -127,7 +127,7 @@ def test_the_build_command_runs_offline(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     publish = checkout / CONFIG["build"]["publish"]
     assert (publish / "index.html").is_file()
-    assert (publish / "pagefind" / "pagefind.js").is_file()
+    assert (publish / "pagefind" / "issues-0001" / "pagefind.js").is_file()
     assert (publish / "_redirects").is_file()
     installed = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import generator; print(generator.__file__)"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert str(env_dir) in installed.stdout, "tidings build ran the freshly installed package"

@@ -30,13 +30,19 @@ def test_build_writes_the_index_and_times_it(tmp_path: Path) -> None:
     report = build(load_site(root), BuildOptions(durable=False))
     public = root / "public"
     assert "search" in report.phases
-    bundle = public / "pagefind"
-    assert (bundle / "pagefind.js").is_file()
-    entry = json.loads((bundle / "pagefind-entry.json").read_text())
-    assert entry["languages"]["en"]["page_count"] == 4  # three issues and the about page
-    assert list((bundle / "fragment").glob("*.pf_fragment"))
-    assert not list(bundle.glob("pagefind-ui*")), "the ready-made UI is not shipped"
-    assert (public / "search" / "index.html").is_file()
+    # two shards: the issues (three, one block) and the standalone pages
+    bundles = sorted(p.parent.relative_to(public).as_posix() for p in public.glob("pagefind/*/pagefind.js"))
+    assert bundles == ["pagefind/issues-0001", "pagefind/pages"]
+    counts = {}
+    for name in bundles:
+        bundle = public / name
+        entry = json.loads((bundle / "pagefind-entry.json").read_text())
+        counts[name] = entry["languages"]["en"]["page_count"]
+        assert list((bundle / "fragment").glob("*.pf_fragment"))
+        assert not list(bundle.glob("pagefind-ui*")), "the ready-made UI is not shipped"
+    assert counts == {"pagefind/issues-0001": 3, "pagefind/pages": 1}
+    search = (public / "search" / "index.html").read_text()
+    assert 'data-bundles="/pagefind/issues-0001/ /pagefind/pages/"' in search, "the page names every shard, the newest first"
     home = (public / "index.html").read_text()
     assert 'action="/search/"' in home and 'name="q"' in home
     assert report.outputs + report.search_files == sum(1 for p in public.rglob("*") if p.is_file())
@@ -106,20 +112,16 @@ def test_only_issue_and_page_files_are_read(tmp_path: Path) -> None:
     assert pagefind.file_glob(["issues/1/index.html", "about/index.html"]) == "{about/index.html,issues/1/index.html}"
     assert pagefind.file_glob(["odd {name}.html"]) is None
     assert pagefind.file_glob([]) is None
-    # a folder whose pages are all wanted is named once: 10,000 issues fit on a command line
-    issues = [f"issues/{n}/index.html" for n in range(1, 10_001)]
-    site = issues + ["about/index.html", "index.html", "sections/news/index.html", "sections/news/page/2/index.html"]
-    assert pagefind.file_glob(issues + ["about/index.html"], site) == "{about/index.html,issues/**/*.html}"
-    assert pagefind.file_glob(["issues/1/index.html", "sections/news/index.html"], site) == "{issues/1/index.html,sections/news/index.html}"
 
 
-def test_the_index_is_carried_over_unless_an_indexed_page_changed(tmp_path: Path) -> None:
+def test_only_the_shard_of_a_changed_page_is_indexed_again(tmp_path: Path) -> None:
     root = copy_site(tmp_path)
     site = load_site(root)
     first = build(site, BuildOptions(durable=False))
-    index = root / "public" / "pagefind" / "pagefind.js"
-    inode = index.stat().st_ino
-    assert first.search_files > 0 and first.search_reindexed
+    issues_js = root / "public" / "pagefind" / "issues-0001" / "pagefind.js"
+    pages_js = root / "public" / "pagefind" / "pages" / "pagefind.js"
+    inodes = issues_js.stat().st_ino, pages_js.stat().st_ino
+    assert first.search_files > 0 and first.search_reindexed == 2
 
     # Only the tag pages show this template: the index is taken over as it was, unread.
     theme = root / "themes" / "default" / "templates"
@@ -127,12 +129,38 @@ def test_the_index_is_carried_over_unless_an_indexed_page_changed(tmp_path: Path
     (theme / "tags.html").write_text('{% extends "base.html" %}{% block main %}<h1>All the tags</h1>{% endblock %}')
     second = build(site, BuildOptions(durable=False))
     assert second.rendered > 0 and not any(p.startswith("issues/") for p in second.rendered_paths)
-    assert not second.search_reindexed
-    assert second.search_files == first.search_files and index.stat().st_ino == inode
+    assert second.search_reindexed == 0
+    assert second.search_files == first.search_files and (issues_js.stat().st_ino, pages_js.stat().st_ino) == inodes
 
-    # An issue's text changed: its page is indexed again.
+    # An issue's text changed: its shard is indexed again, the pages' shard is carried over.
     issue = sorted((root / "content" / "issues").iterdir())[0]
     issue.write_text(issue.read_text(encoding="utf-8") + "\nA brand new sentence about zeppelins.\n", encoding="utf-8")
     third = build(site, BuildOptions(durable=False))
     assert any(p.startswith("issues/") for p in third.rendered_paths)
-    assert third.search_reindexed and third.search_files > 0
+    assert third.search_reindexed == 1 and pages_js.stat().st_ino == inodes[1]
+
+    # The about page's text changed: only the pages' shard is indexed again.
+    about = root / "content" / "pages" / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + "\nWe also write about zeppelins.\n", encoding="utf-8")
+    issues_inode = issues_js.stat().st_ino
+    pages_entry = (pages_js.parent / "pagefind-entry.json").read_bytes()
+    fourth = build(site, BuildOptions(durable=False))
+    assert fourth.rendered_paths == ["about/index.html"]
+    assert fourth.search_reindexed == 1 and issues_js.stat().st_ino == issues_inode
+    assert (pages_js.parent / "pagefind-entry.json").read_bytes() != pages_entry, "the pages' shard was indexed anew"
+
+
+def test_shards_cover_exactly_the_indexed_pages(tmp_path: Path) -> None:
+    from generator.build import make_context, producers_for
+    from generator.content.archive import build_archive
+    from generator.build import load_content
+    from generator.render.search import search_shards
+
+    site = load_site(copy_site(tmp_path))
+    content = load_content(site)
+    archive = build_archive(content.issues)
+    ctx = make_context(site, archive, content.pages)
+    outputs = [o for p in producers_for(site) for o in p.plan(ctx)]
+    indexed = {o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")}
+    files = [f for shard in search_shards(archive, content.pages) for f in shard.files]
+    assert sorted(files) == sorted(indexed) and len(files) == len(indexed) == 4

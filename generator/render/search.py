@@ -6,16 +6,54 @@ search box through ``extra["search_path"]`` (``_search_box.html``), a plain
 GET form that works without JavaScript: it leads here, where the script runs
 the query. Without JavaScript the page says so and points to the archive and
 the link index instead, so nothing on the site depends on it.
+
+The index is split into shards, each a Pagefind bundle the search page merges:
+issues in blocks of a hundred, oldest first (an edit, nearly always to a recent
+issue, re-indexes one block; a new issue joins the newest), and the standalone
+pages in one more. Past 32 blocks the blocks double in size, so a reader's
+browser never merges more than 33 bundles.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..content.archive import Archive
+from ..model import Page
+from ..pagefind import BUNDLE_DIR
 from ..plan import Output, RenderContext
+from . import paths
 from .views import pages_nav
 
-__all__ = ["SEARCH_PATH", "SearchProducer"]
+__all__ = ["SEARCH_PATH", "SearchProducer", "Shard", "search_shards"]
 
 SEARCH_PATH = "/search/"
+SHARD_ISSUES = 100
+MAX_ISSUE_SHARDS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One bundle of the search index: its folder under the output, and the pages it indexes."""
+
+    folder: str  # e.g. 'pagefind/issues-0003'
+    files: tuple[str, ...]  # output files, e.g. 'issues/201/index.html'
+
+
+def search_shards(archive: Archive, pages: Sequence[Page]) -> list[Shard]:
+    """The index's shards, newest issues first (the browser loads the first one first)."""
+    oldest_first = archive.issues[::-1]
+    size = SHARD_ISSUES
+    while -(-len(oldest_first) // size) > MAX_ISSUE_SHARDS:
+        size *= 2
+    shards = [
+        Shard(f"{BUNDLE_DIR}/issues-{start // size + 1:04d}", tuple(paths.output_file(paths.issue_path(i)) for i in oldest_first[start : start + size]))
+        for start in range(0, len(oldest_first), size)
+    ][::-1]
+    if pages:
+        shards.append(Shard(f"{BUNDLE_DIR}/pages", tuple(paths.output_file(paths.page_path(p)) for p in pages)))
+    return shards
 
 
 class SearchProducer:
@@ -29,13 +67,14 @@ class SearchProducer:
         return [Output("search/index.html", self.name, "search")]
 
     def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
-        # the page shows no content of its own, only the site navigation (templates and config aside)
-        return {"view:nav": pages_nav(ctx.pages)}
+        # the page shows no content of its own: the site navigation and where the bundles are (templates and config aside)
+        return {"view:nav": pages_nav(ctx.pages), "view:shards": " ".join(s.folder for s in search_shards(ctx.archive, ctx.pages))}
 
     def render(self, ctx: RenderContext, output: Output) -> bytes:
         template = ctx.env.get_template("search.html")
         html = template.render(
             page_path=SEARCH_PATH,
+            bundles=[f"/{shard.folder}/" for shard in search_shards(ctx.archive, ctx.pages)],
             nav_pages=ctx.pages,
             extra=ctx.extra,
             title="Search",

@@ -147,6 +147,21 @@ def test_search_box_finds_a_known_link(page: Any, server: str, built_site: Built
     assert page.locator(f"[id='{anchor}']").is_visible()
 
 
+def test_search_merges_every_shard_of_the_index(page: Any, server: str, built_site: BuiltSite) -> None:
+    """The standalone pages are a shard of their own: a word only the about page has is found through the merged bundle."""
+    about = (built_site.site.root / "content" / "pages" / "about.md").read_text(encoding="utf-8").lower()
+    issues = " ".join(p.read_text(encoding="utf-8").lower() for p in (built_site.site.root / "content").rglob("*.md") if p.name != "about.md")
+    word = next(w for w in sorted(set(re.findall(r"[a-z]{8,}", about))) if w not in issues)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server + "/search/?q=" + word)
+    page.locator("#search-results a[href='/about/']").first.wait_for(timeout=15000)
+    bundles = page.locator("#search-results").get_attribute("data-bundles").split()
+    assert len(bundles) >= 2 and bundles[-1] == "/pagefind/pages/"
+    for bundle in bundles:
+        assert any(bundle in r for r in requests), f"{bundle} was not loaded"
+
+
 def test_search_as_you_type_and_no_results(page: Any, server: str, built_site: BuiltSite) -> None:
     word, url = rare_word(built_site)
     page.goto(server + "/search/")

@@ -29,7 +29,7 @@ def test_init_then_build(tmp_path: Path) -> None:
     issue = (public / "issues" / "1" / "index.html").read_text()
     assert "Ops Digest #1" in issue and 'href="https://pagefind.app/"' in issue
     assert (public / "about" / "index.html").is_file()
-    assert (public / "pagefind" / "pagefind.js").is_file()
+    assert (public / "pagefind" / "issues-0001" / "pagefind.js").is_file()
     assert "/latest  /issues/1/  302" in (public / "_redirects").read_text()
     assert "/public/" in (root / ".gitignore").read_text().splitlines()
     from generator.ingest.subscriptions import load_subscriptions

@@ -7,17 +7,24 @@ const list = document.getElementById("search-results");
 const PAGE_SIZE = 10; // issues per batch of results
 const ITEMS_PER_ISSUE = 3;
 
-let engine = null;
+let engine = null; // a promise of the loaded index
 let pending = [];
 let latest = 0;
 let more = null;
 
-async function pagefind() {
-  if (!engine) {
-    engine = await import(list.dataset.bundle + "pagefind.js");
-    await engine.options({ baseUrl: list.dataset.base });
-  }
+// The index comes in shards (blocks of issues, the standalone pages), each a bundle of its own:
+// the first is loaded, the others merged into it. One promise, so two early callers load it once.
+function pagefind() {
+  if (!engine) engine = load();
   return engine;
+}
+
+async function load() {
+  const [first, ...others] = list.dataset.bundles.split(" ");
+  const loaded = await import(first + "pagefind.js");
+  await loaded.options({ baseUrl: list.dataset.base });
+  await Promise.all(others.map((bundle) => loaded.mergeIndex(bundle, { baseUrl: list.dataset.base })));
+  return loaded;
 }
 
 // Words of the indexed text from `start` up to (not including) `end`, hits marked.
