@@ -488,7 +488,7 @@ def _build(
     remembered = previous is kept.get("outputs", (None, None))[1]  # this process's own last build
     # In place only where no search index needs the whole staged tree, and over a site this state describes.
     in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
-    staging = Staging(report.output_dir, durable=options.durable, background_cleanup=options.cleanup_later, in_place=in_place)
+    staging = Staging(report.output_dir, durable=options.durable, cleanup=options.cleanup, in_place=in_place)
     try:
         with timer("diff"):
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))

@@ -82,7 +82,7 @@ class PreviewServer:
         started = time.perf_counter()
         try:
             site = load_site(self.root, overrides={"base_url": self.url})
-            options = BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1, cleanup_later=True, search=False, in_place=True)
+            options = BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1, cleanup="thread", search=False, in_place=True)
             report = build(site, options, memo=self._parsed, kept=self._kept)
             problems: list[str] = []
             self.log(f"rebuilt in {time.perf_counter() - started:.2f}s: {report.rendered} rendered, {report.written} changed")

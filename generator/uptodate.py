@@ -29,7 +29,10 @@ class BuildOptions:
     durable: bool = True  # fsync before swapping in the new site
     full: bool = False  # ignore the build state and render everything (the state is saved again)
     keep_state: bool = True  # read and save .tidings/build.sqlite (incremental builds)
-    cleanup_later: bool = False  # delete the replaced site in the background (the preview server)
+    # Deleting the replaced site: "now", before build() returns; "thread", in the background of a
+    # long-running caller (the preview server); "process", by a process of its own that outlives
+    # this one (`tidings build`, which exits right after).
+    cleanup: str = "now"
     search: bool = True  # index for search when the site has it on (the preview server turns it off)
     in_place: bool = False  # update changed files one by one instead of swapping the tree (the preview server)
 

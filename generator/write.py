@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import subprocess
 import threading
 import uuid
 from pathlib import Path
@@ -63,10 +64,10 @@ def read_if_same(path: Path, data: bytes) -> bool:
 class Staging:
     """A folder the build writes into, swapped with the output folder on commit."""
 
-    def __init__(self, final: Path, *, durable: bool = True, background_cleanup: bool = False, in_place: bool = False):
+    def __init__(self, final: Path, *, durable: bool = True, cleanup: str = "now", in_place: bool = False):
         self.final = final
         self.durable = durable  # flush to disk before the swap (off for the preview server)
-        self.background_cleanup = background_cleanup  # remove the old tree after commit returns (preview server)
+        self.cleanup = cleanup  # how the old tree goes: "now", "thread" or "process" (see BuildOptions)
         # In place (the preview server): only new bytes are staged, and commit moves each one into
         # the output folder (each file atomically) instead of swapping whole trees; unchanged
         # files are left where they are. Nothing reaches the output folder before commit.
@@ -188,8 +189,13 @@ class Staging:
                 os.close(fd)
 
     def _remove_old(self, tree: Path) -> None:
-        """Delete the previous site, now in the staging folder's place (off the critical path if asked)."""
-        if not self.background_cleanup:
+        """Delete the previous site, now in the staging folder's place (off the critical path if asked).
+
+        Deleting thousands of hard links and folders takes a third of a second or more; a
+        command that exits right after leaves it to a process of its own. Trees left by a
+        process that died are removed by the next build (``_remove_leftovers``).
+        """
+        if self.cleanup == "now":
             shutil.rmtree(tree, ignore_errors=True)
             return
         trash = tree.with_name(f"{tree.name}.old{uuid.uuid4().hex[:8]}")  # frees the staging name at once
@@ -198,10 +204,25 @@ class Staging:
         except OSError:
             shutil.rmtree(tree, ignore_errors=True)
             return
+        if self.cleanup == "process" and _delete_elsewhere(trash):
+            return
         threading.Thread(target=shutil.rmtree, args=(trash, True), daemon=True).start()
 
     def abort(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _delete_elsewhere(tree: Path) -> bool:
+    """Start ``rm -rf tree`` in a session of its own (it outlives this process); False if it cannot run."""
+    rm = shutil.which("rm") if os.name == "posix" else None
+    if rm is None:
+        return False
+    try:
+        subprocess.Popen([rm, "-rf", "--", str(tree)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
+
+import pytest
 
 from generator.write import Staging, write_atomic
 
@@ -19,6 +22,23 @@ def test_commit_swaps_and_counts_removed(tmp_path):
     assert second.commit() == 1
     assert sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file()) == ["a.html", "c.html"]
     assert not list(tmp_path.glob(".public.*"))
+
+
+@pytest.mark.parametrize("cleanup", ["thread", "process"])
+def test_the_old_site_can_be_deleted_after_commit_returns(tmp_path, cleanup):
+    final = tmp_path / "public"
+    first = Staging(final)
+    for n in range(200):
+        first.write(f"issues/{n}/index.html", b"old")
+    first.commit()
+    second = Staging(final, cleanup=cleanup)
+    second.write("index.html", b"new")
+    second.commit()
+    assert sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file()) == ["index.html"]
+    deadline = time.monotonic() + 20
+    while list(tmp_path.glob(".public.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(tmp_path.glob(".public.*")), "the replaced site was deleted"
 
 
 def test_abort_leaves_the_site(tmp_path):

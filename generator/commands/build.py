@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     site = load_site(args.root)
     options = BuildOptions(
-        drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None, full=args.full
+        drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None, full=args.full,
+        cleanup="process",  # the command exits right after: the old site is deleted by a process of its own
     )
     report = check_up_to_date(site, options)  # answered without loading the renderers
     if report is None:
