@@ -95,6 +95,7 @@ class _IssueIndex:
     issue: Issue
     entries: tuple[KindEntry, ...]
     links: tuple[tuple[Link, str, str | None], ...]  # featured (http) links: link, item anchor or '', item title
+    tags: tuple[tuple[str, str], ...] = ()  # (slug, tag as written)
     fresh: bool = True  # made in this build (not taken from the cache)
 
 
@@ -141,7 +142,7 @@ def _issue_index(issue: Issue) -> _IssueIndex:
         entries.append(KindEntry(issue, item))
         links.extend((link, item.anchor, item.title) for link in item.links if _featured(link))
     links.extend((link, "", None) for link in _prose_links(issue) if _featured(link))
-    return _IssueIndex(issue, tuple(entries), tuple(links))
+    return _IssueIndex(issue, tuple(entries), tuple(links), tuple((slugify(tag) or "tag", tag) for tag in issue.tags))
 
 
 def _featured(link: Link) -> bool:
@@ -163,8 +164,7 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
     changed = {link.key for index in (*(i for i in indexes if i.fresh), *gone) for link, _, _ in index.links} if before else set()
     for index in indexes:
         issue = index.issue
-        for tag in issue.tags:
-            slug = slugify(tag) or "tag"
+        for slug, tag in index.tags:
             tags[slug].append(issue)
             tag_names.setdefault(slug, tag)
         for entry in index.entries:

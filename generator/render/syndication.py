@@ -135,6 +135,11 @@ class FeedsProducer:
 
     name = "feeds"
 
+    def __init__(self) -> None:
+        # Entries made once per build (a producer lives for one build), shared by the formats.
+        self._issue_entries: tuple[FeedEntry, ...] | None = None
+        self._link_entries: dict[int, list[FeedEntry]] = {}
+
     def plan(self, ctx: RenderContext) -> list[Output]:
         title = ctx.site.config.title
         alternates = list(ctx.extra.get("alternates", []))
@@ -174,15 +179,19 @@ class FeedsProducer:
     def issues_feed(self, ctx: RenderContext, self_path: str) -> Feed:
         config = ctx.site.config
         base = self._envelope(ctx, config.title, config.description, "/", self_path)
-        entries = tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries])
-        return Feed(**{**_fields(base), "entries": entries})
+        if self._issue_entries is None:  # the same entries for RSS, Atom and JSON Feed
+            self._issue_entries = tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries])
+        return Feed(**{**_fields(base), "entries": self._issue_entries})
 
     def link_entries(self, ctx: RenderContext, limit: int) -> list[FeedEntry]:
+        if limit in self._link_entries:  # the same entries for RSS and JSON Feed
+            return self._link_entries[limit]
         entries: list[FeedEntry] = []
         for issue in ctx.archive.issues:
             if len(entries) >= limit:
                 break
             entries += [item_entry(ctx, issue, item) for item in issue.iter_items() if item.links]
+        self._link_entries[limit] = entries
         return entries
 
     def links(self, ctx: RenderContext, self_path: str) -> Feed:
