@@ -457,11 +457,23 @@ class Dependencies:
         return deps
 
     def unchanged(self, record: OutputRecord, own: Mapping[str, str]) -> bool:
-        """True when everything ``record`` read still has the fingerprint it had."""
-        current = dict(own)
-        for key in record.deps:
+        """True when everything ``record`` read still has the fingerprint it had.
+
+        Called for every output of every build: it stops at the first difference and
+        builds nothing (a 1,000-issue site has over 4,000 outputs).
+        """
+        templates = self._templates
+        matched = 0
+        for key, value in record.deps.items():
             if key.startswith("template:"):
-                current[key] = self.template(key[9:])
+                name = key[9:]
+                if (templates[name] if name in templates else self.template(name)) != value:
+                    return False
             elif key.startswith("extra:"):
-                current[key] = self.extra_key(key[6:])
-        return current == record.deps
+                if self.extra_key(key[6:]) != value:
+                    return False
+            elif own.get(key) != value:
+                return False
+            else:
+                matched += 1
+        return matched == len(own)

@@ -187,7 +187,7 @@ class SiteProducer:
 
     def _views_for(self, ctx: RenderContext) -> views.Views:
         if self._views is None:
-            self._views = views.Views(ctx.kept.setdefault("view_entries", {}))
+            self._views = views.Views(ctx.kept.setdefault("view_entries", {}), ctx.kept.setdefault("card_digests", {}))
             self._views.forget_beyond(2 * sum(len(entries) for entries in ctx.archive.kinds.values()) + 1000)
         return self._views
 
@@ -201,8 +201,8 @@ class SiteProducer:
             issue = archive.by_slug[key]
             older, newer = archive.neighbours(issue)
             deps.update([views.source_key(issue)])
-            deps["view:older"] = digest(v.card(older)) if older else ""
-            deps["view:newer"] = digest(v.card(newer)) if newer else ""
+            deps["view:older"] = v.card_digest(older) if older else ""
+            deps["view:newer"] = v.card_digest(newer) if newer else ""
         elif kind == "home":
             if archive.latest:
                 deps.update([views.source_key(archive.latest)])
@@ -253,10 +253,11 @@ class SiteProducer:
         """
         kept = ctx.kept.setdefault("listing_fingerprints", {})
         held = kept.get(output.path)
-        if held is not None and held[0] == head and len(held[1]) == len(shown) and all(a is b for a, b in zip(held[1], shown)):
-            return held[2]
+        ids = tuple(map(id, shown))
+        if held is not None and held[0] == head and held[1] == ids:
+            return held[3]
         made = make()
-        kept[output.path] = (head, tuple(shown), made)  # holding the objects: their ids stay theirs
+        kept[output.path] = (head, ids, tuple(shown), made)  # holding the objects: their ids stay theirs
         return made
 
 

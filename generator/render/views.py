@@ -47,9 +47,10 @@ class Views:
     objects, so after an edit only the edited issue's entries are made again.
     """
 
-    def __init__(self, kept: dict[int, tuple[Item, Issue, str]] | None = None) -> None:
+    def __init__(self, kept: dict[int, tuple[Item, Issue, str]] | None = None, card_digests: dict[int, tuple[Issue, str]] | None = None) -> None:
         self._cards: dict[int, str] = {}
         self._entries = kept if kept is not None else {}
+        self._card_digests = card_digests if card_digests is not None else {}
 
     def card(self, issue: Issue) -> str:
         text = self._cards.get(id(issue))
@@ -59,6 +60,15 @@ class Views:
                  "|".join(issue.tags), str(issue.category), str(issue.draft))
             )
         return text
+
+    def card_digest(self, issue: Issue) -> str:
+        """The hash of an issue's card (an issue page shows its neighbours' cards), kept like entries."""
+        hit = self._card_digests.get(id(issue))
+        if hit is not None and hit[0] is issue:
+            return hit[1]
+        made = digest(self.card(issue))
+        self._card_digests[id(issue)] = (issue, made)
+        return made
 
     def cards(self, issues: Iterable[Issue]) -> str:
         return digest(*(self.card(i) for i in issues))
@@ -78,6 +88,8 @@ class Views:
         """Drop every kept entry when more are kept than ``limit`` (edited issues leave old ones behind)."""
         if len(self._entries) > limit:
             self._entries.clear()
+        if len(self._card_digests) > limit:
+            self._card_digests.clear()
 
     def featured(self, link: FeaturedLink) -> str:
         """A link-index entry: the link and where it was featured."""
