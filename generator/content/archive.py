@@ -93,7 +93,7 @@ class IndexCache(dict[int, "_IssueIndex"]):
 @dataclass(frozen=True, slots=True)
 class _IssueIndex:
     issue: Issue
-    entries: tuple[KindEntry, ...]
+    entries: tuple[tuple[str, tuple[KindEntry, ...]], ...]  # (kind, its entries in order), kinds in order of first item
     links: tuple[tuple[Link, str, str | None], ...]  # featured (http) links: link, item anchor or '', item title
     tags: tuple[tuple[str, str], ...] = ()  # (slug, tag as written)
     fresh: bool = True  # made in this build (not taken from the cache)
@@ -142,7 +142,12 @@ def _issue_index(issue: Issue) -> _IssueIndex:
         entries.append(KindEntry(issue, item))
         links.extend((link, item.anchor, item.title) for link in item.links if _featured(link))
     links.extend((link, "", None) for link in _prose_links(issue) if _featured(link))
-    return _IssueIndex(issue, tuple(entries), tuple(links), tuple((slugify(tag) or "tag", tag) for tag in issue.tags))
+    by_kind: dict[str, list[KindEntry]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry.item.kind, []).append(entry)
+    return _IssueIndex(
+        issue, tuple((kind, tuple(found)) for kind, found in by_kind.items()), tuple(links), tuple((slugify(tag) or "tag", tag) for tag in issue.tags)
+    )
 
 
 def _featured(link: Link) -> bool:
@@ -167,8 +172,8 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
         for slug, tag in index.tags:
             tags[slug].append(issue)
             tag_names.setdefault(slug, tag)
-        for entry in index.entries:
-            kinds[entry.item.kind].append(entry)
+        for kind, found in index.entries:
+            kinds[kind].extend(found)
         for link, anchor, title in index.links:
             key = link.key
             featured = links.get(key)
