@@ -161,6 +161,7 @@ class _Reader:
         self.settings = issue_settings(site)
         self.settings_key = digest(__version__, str(SCHEMA_VERSION), repr(self.settings))
         self.stats: list[SourceStat] = []
+        self.sources_before: dict[str, SourceStat] = {}  # the scan the state held, to write only what changed
         self.new_parses: dict[str, Issue] = {}  # hash -> issue parsed in this build
         self.cache_text: dict[str, str] = {}  # hash -> its parse-cache JSON, when a worker made it
 
@@ -179,7 +180,7 @@ class _Reader:
 
     def _issues(self) -> list[Issue | list[Problem]]:
         root = self.site.root
-        previous = self.state.sources() if self.state else {}
+        previous = self.sources_before = self.state.sources() if self.state else {}
         scanned = int((self.state.meta("scanned") if self.state else None) or 0)
         found: list[tuple[Path, str, bytes | None, str]] = []  # file, rel, bytes if read, hash
         unreadable: dict[str, str] = {}  # rel -> why
@@ -548,7 +549,7 @@ def _build(
         }
         parsed = {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}
         state.record(
-            meta=meta, sources=None if given else reader.stats, parsed=parsed,
+            meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, parsed=parsed,
             settings=reader.settings_key, outputs=records, keep=planned,
         )
         # What the state now holds, so a long-running caller's next build need not read it back.

@@ -359,17 +359,19 @@ class BuildState:
         settings: str,
         outputs: Iterable[OutputRecord],
         keep: set[str],
+        sources_before: Mapping[str, SourceStat] | None = None,
     ) -> None:
         """Save one successful build: new meta, the source scan, new parses, rendered outputs.
 
         ``keep`` is every output path of this build; rows for other paths are dropped.
-        ``sources`` None leaves the source scan as it was (content given by the caller).
+        ``sources`` None leaves the source scan as it was (content given by the caller);
+        ``sources_before``, the scan as read from this state, lets only the changed rows be written.
         If saving fails the state is thrown away: a stale state must never outlive the site it describes.
         """
         if self.store is None:
             return
         try:
-            self._record(meta, sources, parsed, settings, outputs, keep)
+            self._record(meta, sources, sources_before or {}, parsed, settings, outputs, keep)
         except sqlite3.DatabaseError:
             path = self.store.path
             self.close()
@@ -377,8 +379,8 @@ class BuildState:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     def _record(
-        self, meta: Mapping[str, str], sources: Iterable[SourceStat] | None, parsed: Mapping[str, str], settings: str,
-        outputs: Iterable[OutputRecord], keep: set[str],
+        self, meta: Mapping[str, str], sources: Iterable[SourceStat] | None, sources_before: Mapping[str, SourceStat],
+        parsed: Mapping[str, str], settings: str, outputs: Iterable[OutputRecord], keep: set[str],
     ) -> None:
         assert self.store is not None
         with self.store.transaction() as db:
@@ -387,10 +389,17 @@ class BuildState:
                 [(self.target, k, v) for k, v in meta.items()],
             )
             if sources is not None:
-                db.execute("DELETE FROM buildstate_sources")
+                now = {s.path: s for s in sources}
+                gone = [(path,) for path in sources_before if path not in now]
+                if sources_before and len(gone) < len(now):  # as the state held it: write the differences
+                    db.executemany("DELETE FROM buildstate_sources WHERE path = ?", gone)
+                    changed = [s for path, s in now.items() if sources_before.get(path) != s]
+                else:
+                    db.execute("DELETE FROM buildstate_sources")
+                    changed = list(now.values())
                 db.executemany(
                     "INSERT OR REPLACE INTO buildstate_sources (path, mtime_ns, size, hash) VALUES (?, ?, ?, ?)",
-                    [(s.path, s.mtime_ns, s.size, s.hash) for s in sources],
+                    [(s.path, s.mtime_ns, s.size, s.hash) for s in changed],
                 )
             db.executemany(
                 "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, issue) VALUES (?, ?, ?)",

@@ -108,7 +108,15 @@ class Builder:
     def step(self) -> BuildReport:
         report = self.incremental()
         self.assert_same_as_clean()
+        self.assert_state_knows_the_files()
         return report
+
+    def assert_state_knows_the_files(self) -> None:
+        """The state's scan of the issue files (written as differences) is the files as they are."""
+        with sqlite3.connect(self.root / STATE_FILE) as db:
+            rows = {path: (mtime, size) for path, mtime, size in db.execute("SELECT path, mtime_ns, size FROM buildstate_sources")}
+        files = {f"content/issues/{p.name}": (p.stat().st_mtime_ns, p.stat().st_size) for p in (self.root / "content" / "issues").glob("*.md")}
+        assert rows == files
 
 
 @pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])
