@@ -431,13 +431,15 @@ def _warm_templates(ctx: RenderContext) -> None:
 
 def build(
     site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None, memo: dict[str, Issue] | None = None,
-    kept: dict[str, Any] | None = None,
+    kept: dict[str, Any] | None = None, committed: Callable[[BuildReport], None] | None = None,
 ) -> BuildReport:
     """Build the site; raise TidingsError (nothing written) when anything is wrong.
 
     ``memo`` is a caller-kept map of parsed issues by source hash, reused
     across builds by a long-running process (the preview server), and
     ``kept`` its other caches (index contributions, fingerprint texts).
+    ``committed`` is told as soon as the new site is in place, before the
+    build state is saved (the preview reloads the browser then).
     """
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
     assert report.output_dir is not None
@@ -450,7 +452,7 @@ def build(
     # It is back on before anything is rendered (templates do make cycles).
     gc.disable()
     try:
-        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer, collecting)
+        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer, collecting, committed)
     finally:
         gc.unfreeze()
         if collecting:
@@ -460,7 +462,7 @@ def build(
 
 def _build(
     site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None, kept: dict[str, Any],
-    state: BuildState, report: BuildReport, timer: "_Phases", collecting: bool,
+    state: BuildState, report: BuildReport, timer: "_Phases", collecting: bool, committed: Callable[[BuildReport], None] | None,
 ) -> BuildReport:
     assert report.output_dir is not None
     now = datetime.now().astimezone()
@@ -528,6 +530,8 @@ def _build(
     report.rendered_paths = sorted(r.path for r in results)
     report.written = sum(1 for r in results if r.changed)
     report.unchanged = len(outputs) - report.written
+    if committed is not None:
+        committed(report)
     with timer("record"):
         by_path = {o.path: o for o in outputs}
         records = [

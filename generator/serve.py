@@ -80,20 +80,30 @@ class PreviewServer:
 
     def rebuild(self) -> None:
         started = time.perf_counter()
+        published: list[BuildReport] = []
+
+        def publish(report: BuildReport) -> None:  # the files are in place: open pages may reload now
+            published.append(report)
+            self._publish(report, [])
+
         try:
             site = load_site(self.root, overrides={"base_url": self.url})
             options = BuildOptions(drafts=self.drafts, output_dir=self.output, durable=False, workers=1, cleanup="thread", search=False, in_place=True)
-            report = build(site, options, memo=self._parsed, kept=self._kept)
-            problems: list[str] = []
+            report = build(site, options, memo=self._parsed, kept=self._kept, committed=publish)
             self.log(f"rebuilt in {time.perf_counter() - started:.2f}s: {report.rendered} rendered, {report.written} changed")
+            if not published:  # nothing to commit (nothing changed)
+                self._publish(report, [])
         except TidingsError as exc:
-            report = None
             problems = [str(p) for p in exc.problems]
             self.log("build failed:\n  " + "\n  ".join(problems))
+            self._publish(None, problems)
         except Exception as exc:  # a bug must not kill the preview; show it instead
-            report = None
             problems = [f"internal error: {type(exc).__name__}: {exc}"]
             self.log(problems[0])
+            self._publish(None, problems)
+
+    def _publish(self, report: BuildReport | None, problems: list[str]) -> None:
+        """A new outcome: open pages reload (to the new site, or to the problems)."""
         with self.state.changed:
             self.state.version += 1
             self.state.problems = problems
