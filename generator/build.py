@@ -622,6 +622,9 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, searc
     # Read through extra, so each output records that it depends on the link files.
     env.filters["gone"] = lambda link: extra["linkstatus"].gone(link)
     env.filters["gone_inline"] = lambda links: extra["linkstatus"].gone_inline(links)
+    # Filters, not method calls: the link index asks for every link's title and description.
+    env.filters["link_title"] = lambda key: extra["linkstatus"].title(key)
+    env.filters["link_description"] = lambda key: extra["linkstatus"].description(key)
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 
