@@ -8,6 +8,7 @@ the tracking parameters that mailing tools append.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -37,6 +38,7 @@ def is_tracking_param(name: str) -> bool:
 _ALREADY_NORMAL = re.compile(r"(https?)://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?")
 
 
+@functools.lru_cache(maxsize=4096)  # the reader asks for a link's key and then its host: one match for both
 def _already_normal(url: str) -> re.Match[str] | None:
     match = _ALREADY_NORMAL.fullmatch(url)
     if match is None:
