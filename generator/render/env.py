@@ -85,6 +85,8 @@ def _escape_output(value: Any) -> str:
 
 
 class _Template(jinja2.Template):
+    """A compiled template that writes values through :func:`_escape_output`."""
+
     @classmethod
     def from_code(cls, environment: jinja2.Environment, code: Any, globals: Any, uptodate: Any = None) -> jinja2.Template:
         template = super().from_code(environment, code, globals, uptodate)
