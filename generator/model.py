@@ -106,7 +106,7 @@ class Item:
     def _make_display_title(self) -> str:
         if self.title:
             return self.title
-        text = " ".join(_strip_markup(self.commentary_html).split())
+        text = _leading_text(_strip_markup(self.commentary_html))
         if not text and self.links:
             return self.links[0].text or self.links[0].url
         cut = text.find(". ")
@@ -254,3 +254,21 @@ _TAG = re.compile(r"<[^>]+>")
 
 def _strip_markup(markup: str) -> str:
     return _html.unescape(_TAG.sub("", markup))
+
+
+_HEAD_WORDS = 24
+
+
+def _leading_text(text: str) -> str:
+    """``text`` with its whitespace runs made single spaces, or, when that is long, a
+    prefix of that of at least 122 characters: enough for every choice of
+    :meth:`Item._make_display_title`, which looks at the first 121 characters and
+    whether there are more. Splitting a whole commentary into words was most of
+    its cost (1.4 % of a cold build)."""
+    words = text.split(None, _HEAD_WORDS)
+    if len(words) > _HEAD_WORDS:
+        head = " ".join(words[:_HEAD_WORDS])
+        if len(head) >= 122:
+            return head
+        return " ".join(text.split())
+    return " ".join(words)

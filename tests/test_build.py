@@ -297,3 +297,19 @@ def test_problems_found_by_the_second_reader_process_are_reported(make_site):
     where = sorted(p.pos.path for p in caught.value.problems)
     assert where == ["content/issues/002.md", "content/issues/089.md"]
     assert not (root / "public").exists()
+
+
+def test_parse_cache_json_round_trips_text_and_numbers_orjson_cannot_write():
+    import json
+
+    from generator.build import issue_json
+    from generator.content.issues import IssueSettings, parse_issue_text
+    from generator.serialize import issue_from_dict, issue_to_dict
+
+    settings = IssueSettings(section_kinds=(), timezone="UTC")
+    for number in (7, 2**70):  # the second is beyond orjson's 64-bit integers: json writes it
+        text = f"---\ntitle: Ünïcode “quotes” {number}\ndate: 2024-01-02\nnumber: {number}\n---\n\n## News\n\n- [A](https://a.example/) é ✓\n"
+        issue = parse_issue_text("content/issues/x.md", text, settings)
+        stored = issue_json(issue)
+        assert json.loads(stored) == issue_to_dict(issue)
+        assert issue_from_dict(json.loads(stored)) == issue

@@ -30,6 +30,7 @@ import hashlib
 import html as htmllib
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ..config import SectionKind
@@ -562,7 +563,8 @@ def _anchor_base(item: _ItemDraft) -> str:
     if item.title:
         return slugify(item.title, max_length=50)
     text = htmllib.unescape(_TAG.sub(" ", " ".join(item.html)))
-    words = _WORDS.findall(text)[:8]
+    # Only the first 8 words: finding every word of the commentary took 3 % of a cold build.
+    words = [m.group() for m in islice(_WORDS.finditer(text), 8)]
     if words:
         return slugify(" ".join(words), max_length=50)
     if item.links:

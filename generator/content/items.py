@@ -100,7 +100,9 @@ def strip_trailing_breaks(children: list[Node]) -> list[Node]:
 
 
 def strip_br_suffix(lines: list[str]) -> list[str]:
-    if lines:
+    # The regex tries its leading \s* at every position of the line: it runs only on
+    # lines that can end in a tag (1.6 % of a cold build when it ran on all of them).
+    if lines and lines[-1].rstrip().endswith(">"):
         lines = lines[:-1] + [_TRAILING_BR.sub("", lines[-1])]
     return lines
 

@@ -17,9 +17,10 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import jinja2
+import markupsafe
 
 from ..config import Site
-from ..model import ItemGroup
+from ..model import Html, ItemGroup
 from ..urls import slugify
 from . import paths
 from .themes import bundled_theme_dir, theme_dirs
@@ -57,6 +58,43 @@ def collect_assets(dirs: list[Path]) -> Assets:
     return Assets(files)
 
 
+def _replace_specials(text: str) -> str:
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
+
+
+# The text escaper markupsafe.escape itself calls (C when built); the same replacements otherwise.
+_escape_text: Callable[[str], str] = getattr(markupsafe, "_escape_inner", _replace_specials)
+_PASSED_THROUGH = (markupsafe.Markup, Html)
+
+
+def _escape_output(value: Any) -> str:
+    """What ``{{ value }}`` writes: the characters of ``markupsafe.escape(value)``.
+
+    Compiled templates call ``escape`` only where a value is written, and what is
+    written is only ever joined into a string, so the result need not be a
+    ``Markup``. markupsafe's escape makes one through two Python calls for every
+    value (over half a million on 1,000 issues: about 5 % of a cold build); plain
+    text, the common case, takes one C call here, and markup is written as it is.
+    """
+    kind = type(value)
+    if kind is str:
+        return _escape_text(value)
+    if kind in _PASSED_THROUGH:
+        return value  # type: ignore[no-any-return]
+    return markupsafe.escape(value)
+
+
+class _Template(jinja2.Template):
+    """A compiled template that writes values through :func:`_escape_output`."""
+
+    @classmethod
+    def from_code(cls, environment: jinja2.Environment, code: Any, globals: Any, uptodate: Any = None) -> jinja2.Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        # The module's render, block and macro functions look `escape` up in its globals at each call.
+        template.root_render_func.__globals__["escape"] = _escape_output
+        return template
+
+
 class TrackingEnvironment(jinja2.Environment):
     """An environment that tells ``on_use`` every template a render asks for.
 
@@ -66,6 +104,7 @@ class TrackingEnvironment(jinja2.Environment):
     """
 
     on_use: Callable[[str], None] | None = None
+    template_class = _Template
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:  # type: ignore[override]
         if self.on_use is not None:

@@ -1,0 +1,45 @@
+"""Item.display_title: the shortcut that reads only the head of a long commentary."""
+
+from __future__ import annotations
+
+import random
+
+from generator.errors import SourcePos
+from generator.model import Html, Item, Link, _strip_markup
+
+
+def _item(html: str, title: str | None = None, links: tuple[Link, ...] = ()) -> Item:
+    return Item(anchor="a", title=title, commentary="", commentary_html=Html(html), links=links,
+                section="s", kind="news", sponsored=False, pos=SourcePos("x.md", 1))
+
+
+def _title_from_all_words(item: Item) -> str:
+    """The rule applied to the whole commentary, as it was before the shortcut."""
+    text = " ".join(_strip_markup(item.commentary_html).split())
+    if not text and item.links:
+        return item.links[0].text or item.links[0].url
+    cut = text.find(". ")
+    if 0 < cut <= 120:
+        return text[: cut + 1]
+    return text if len(text) <= 120 else text[:117].rsplit(" ", 1)[0] + "…"
+
+
+def test_long_commentary_is_cut_at_a_word() -> None:
+    words = " ".join(f"word{i}" for i in range(60))
+    title = _item(f"<p>{words}</p>").display_title
+    assert title.endswith("…") and len(title) <= 118
+    assert title == _title_from_all_words(_item(f"<p>{words}</p>"))
+
+
+def test_first_sentence_when_short() -> None:
+    assert _item("<p>Short one. Then a much longer second sentence follows here.</p>").display_title == "Short one."
+
+
+def test_same_title_as_reading_every_word() -> None:
+    rng = random.Random(7)
+    pieces = ["a", "bb", "ccc.", "d. ", "\n", "\u2003", "<b>x</b>", "&amp;", "y" * 40, ".", "  ", "<br>", "word"]
+    link = Link(url="https://e.example/", key="https://e.example/", text="", host="e.example", pos=SourcePos("x.md", 1))
+    for _ in range(3000):
+        html = "".join(rng.choice(pieces) + rng.choice([" ", "", "\n"]) for _ in range(rng.randint(0, 90)))
+        item = _item(html, links=(link,))
+        assert item.display_title == _title_from_all_words(item), repr(html)
