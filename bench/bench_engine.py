@@ -54,7 +54,7 @@ from generator.uptodate import BuildOptions, check_up_to_date
 from pathlib import Path
 site = load_site(sys.argv[1])
 inner = time.perf_counter()
-options = BuildOptions(output_dir=Path(sys.argv[2]))
+options = BuildOptions(output_dir=Path(sys.argv[2]), cleanup="process")  # as `tidings build`: the old site is deleted by rm
 report = check_up_to_date(site, options)  # as `tidings build` does: no renderer is imported when nothing changed
 if report is None:
     from generator.build import build
