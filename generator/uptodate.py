@@ -12,11 +12,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .buildstate import BuildState, digest, scan_tree
 from .config import CONFIG_FILE, Site
 from .render.themes import theme_dirs
+
+if TYPE_CHECKING:  # the up-to-date check stays light: the writer is imported only to build
+    from .write import Cleanup
 
 __all__ = ["BuildOptions", "BuildReport", "input_places", "global_light", "inputs_digest", "is_up_to_date", "check_up_to_date"]
 
@@ -32,7 +36,7 @@ class BuildOptions:
     # Deleting the replaced site: "now", before build() returns; "thread", in the background of a
     # long-running caller (the preview server); "process", by a process of its own that outlives
     # this one (`tidings build`, which exits right after).
-    cleanup: str = "now"
+    cleanup: Cleanup = "now"
     search: bool = True  # index for search when the site has it on (the preview server turns it off)
     in_place: bool = False  # update changed files one by one instead of swapping the tree (the preview server)
 

@@ -21,11 +21,14 @@ import subprocess
 import threading
 import uuid
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["Staging", "write_atomic", "read_if_same"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+Cleanup = Literal["now", "thread", "process"]  # how a replaced site is deleted (see BuildOptions.cleanup)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -64,7 +67,7 @@ def read_if_same(path: Path, data: bytes) -> bool:
 class Staging:
     """A folder the build writes into, swapped with the output folder on commit."""
 
-    def __init__(self, final: Path, *, durable: bool = True, cleanup: str = "now", in_place: bool = False):
+    def __init__(self, final: Path, *, durable: bool = True, cleanup: Cleanup = "now", in_place: bool = False):
         self.final = final
         self.durable = durable  # flush to disk before the swap (off for the preview server)
         self.cleanup = cleanup  # how the old tree goes: "now", "thread" or "process" (see BuildOptions)
