@@ -405,20 +405,26 @@ def _pool(count: int) -> Iterator[Any]:
 
 
 def _render_all(
-    ctx: RenderContext, producers: dict[str, Producer], outputs: list[Output], staging: Staging, workers: int | None, before: dict[str, str]
+    ctx: RenderContext, producers: dict[str, Producer], outputs: list[Output], staging: Staging, workers: int | None, before: dict[str, str],
+    meanwhile: Callable[[], None],
 ) -> list[_Rendered]:
+    """Render ``outputs``; ``meanwhile`` runs in this process while worker processes render (else after)."""
     global _RENDER_STATE
     base_path = urlsplit(ctx.site.config.base_url).path.rstrip("/")
     _RENDER_STATE = (ctx, producers, staging, base_path, before)
     try:
         count = _worker_count(workers, len(outputs))
         if count == 1:
-            return _render_chunk(outputs)
+            rendered = _render_chunk(outputs)
+            meanwhile()
+            return rendered
         _warm_templates(ctx)
         size = max(8, len(outputs) // (count * 8))
         chunks = [outputs[i : i + size] for i in range(0, len(outputs), size)]
         with _pool(count) as pool:
-            return [r for part in pool.imap_unordered(_render_chunk, chunks) for r in part]
+            pending = pool.imap_unordered(_render_chunk, chunks)
+            meanwhile()  # this process would only wait for the workers
+            return [r for part in pending for r in part]
     finally:
         _RENDER_STATE = None
 
@@ -511,7 +517,10 @@ def _build(
             gc.enable()
         with timer("render"):
             before = {path: record.digest for path, record in previous.items()}
-            results = _render_all(ctx, producers, chosen, staging, options.workers, before)
+            # The new parses go to the parse cache while the workers render: a cache keyed by the
+            # source bytes is right whatever becomes of this build.
+            results = _render_all(ctx, producers, chosen, staging, options.workers, before, lambda: state.record_parsed(
+                {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}, reader.settings_key))
         bundle: list[tuple[str, bool]] = []
         shard_keys = ""
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
@@ -557,10 +566,9 @@ def _build(
             "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
             "search_shards": shard_keys,
         }
-        parsed = {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}
         state.record(
-            meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, parsed=parsed,
-            settings=reader.settings_key, outputs=records, keep=planned,
+            meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, settings=reader.settings_key,
+            outputs=records, keep=planned,
         )
         # What the state now holds, so a long-running caller's next build need not read it back.
         now_held = {path: record for path, record in previous.items() if path in planned}

@@ -355,13 +355,13 @@ class BuildState:
         *,
         meta: Mapping[str, str],
         sources: Iterable[SourceStat] | None,
-        parsed: Mapping[str, str],
         settings: str,
         outputs: Iterable[OutputRecord],
         keep: set[str],
         sources_before: Mapping[str, SourceStat] | None = None,
+        parsed: Mapping[str, str] | None = None,
     ) -> None:
-        """Save one successful build: new meta, the source scan, new parses, rendered outputs.
+        """Save one successful build: new meta, the source scan, new parses (or see :meth:`record_parsed`), rendered outputs.
 
         ``keep`` is every output path of this build; rows for other paths are dropped.
         ``sources`` None leaves the source scan as it was (content given by the caller);
@@ -371,12 +371,35 @@ class BuildState:
         if self.store is None:
             return
         try:
-            self._record(meta, sources, sources_before or {}, parsed, settings, outputs, keep)
+            self._record(meta, sources, sources_before or {}, parsed or {}, settings, outputs, keep)
         except sqlite3.DatabaseError:
-            path = self.store.path
-            self.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            self._discard()
+
+    def _discard(self) -> None:
+        """Throw the state away: one that could not be saved must not describe the site later."""
+        assert self.store is not None
+        path = self.store.path
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def record_parsed(self, parsed: Mapping[str, str], settings: str) -> None:
+        """Add parsed issues (JSON by source hash) to the parse cache, ahead of :meth:`record`.
+
+        A cache keyed by the source bytes is right whatever becomes of the build, so the
+        build saves it while its workers render; rows of files that are gone are dropped
+        by the next :meth:`record`.
+        """
+        if self.store is None or not parsed:
+            return
+        try:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, issue) VALUES (?, ?, ?)",
+                    [(h, settings, text) for h, text in parsed.items()],
+                )
+        except sqlite3.DatabaseError:
+            self._discard()
 
     def _record(
         self, meta: Mapping[str, str], sources: Iterable[SourceStat] | None, sources_before: Mapping[str, SourceStat],
