@@ -319,9 +319,10 @@ class _Rendered:
     templates: tuple[str, ...]  # what it read, for the build state
     extra: tuple[str, ...]
     problem: Problem | None = None
+    own: dict[str, str] | None = None  # what it shows (its fingerprints), when the worker was asked to make them
 
 
-_RENDER_STATE: tuple[RenderContext, dict[str, Producer], Staging, str, dict[str, str]] | None = None
+_RENDER_STATE: tuple[RenderContext, dict[str, Producer], Staging, str, dict[str, str], Dependencies | None] | None = None
 # Only root-relative targets ("/…", not "//…"): most links of a newsletter point elsewhere,
 # and matching on bytes spares decoding every page.
 _HREF = re.compile(rb'="(/(?!/)[^"#?]*)')  # a literal start: the engine skips ahead quickly
@@ -330,10 +331,11 @@ _HREF = re.compile(rb'="(/(?!/)[^"#?]*)')  # a literal start: the engine skips a
 def _render_chunk(chunk: Sequence[Output]) -> list[_Rendered]:
     """Render and stage outputs, recording what each read."""
     assert _RENDER_STATE is not None
-    ctx, producers, staging, base_path, before = _RENDER_STATE
+    ctx, producers, staging, base_path, before, deps = _RENDER_STATE
     recorder = _recorder(ctx)
     results = []
     for output in chunk:
+        own = _own_deps(producers[output.producer], ctx, output, deps) if deps is not None else None
         recorder.reset()
         try:
             data = producers[output.producer].render(ctx, output)
@@ -346,7 +348,7 @@ def _render_chunk(chunk: Sequence[Output]) -> list[_Rendered]:
         targets: tuple[str, ...] = ()
         if output.path.endswith(".html"):
             targets = tuple(sorted(_internal_targets(data, base_path)))
-        results.append(_Rendered(output.path, changed, hashed, targets, tuple(sorted(recorder.templates)), tuple(sorted(recorder.extra))))
+        results.append(_Rendered(output.path, changed, hashed, targets, tuple(sorted(recorder.templates)), tuple(sorted(recorder.extra)), None, own))
     return results
 
 
@@ -406,12 +408,15 @@ def _pool(count: int) -> Iterator[Any]:
 
 def _render_all(
     ctx: RenderContext, producers: dict[str, Producer], outputs: list[Output], staging: Staging, workers: int | None, before: dict[str, str],
-    meanwhile: Callable[[], None],
+    meanwhile: Callable[[], None], deps: Dependencies | None = None,
 ) -> list[_Rendered]:
-    """Render ``outputs``; ``meanwhile`` runs in this process while worker processes render (else after)."""
+    """Render ``outputs``; ``meanwhile`` runs in this process while worker processes render (else after).
+
+    Given ``deps``, each output's own fingerprints are made where it is rendered (see ``_Rendered.own``).
+    """
     global _RENDER_STATE
     base_path = urlsplit(ctx.site.config.base_url).path.rstrip("/")
-    _RENDER_STATE = (ctx, producers, staging, base_path, before)
+    _RENDER_STATE = (ctx, producers, staging, base_path, before, deps)
     try:
         count = _worker_count(workers, len(outputs))
         if count == 1:
@@ -507,7 +512,9 @@ def _build(
     try:
         with timer("diff"):
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
-            own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs}
+            # Without a previous build every output is rendered, and its fingerprints are needed only
+            # for the record: the render workers make them, in parallel, instead of this process.
+            own = {o.path: _own_deps(producers[o.producer], ctx, o, deps) for o in outputs} if previous else {}
             # In place, after this process's own last build, its files are where it left them: not looked for again.
             chosen, carried = _diff(outputs, own, previous, deps, staging, present=remembered and staging.in_place)
         if collecting:
@@ -520,7 +527,8 @@ def _build(
             # The new parses go to the parse cache while the workers render: a cache keyed by the
             # source bytes is right whatever becomes of this build.
             results = _render_all(ctx, producers, chosen, staging, options.workers, before, lambda: state.record_parsed(
-                {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}, reader.settings_key))
+                {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}, reader.settings_key),
+                deps=None if previous else deps)
         bundle: list[tuple[str, bool]] = []
         shard_keys = ""
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
@@ -551,7 +559,7 @@ def _build(
         by_path = {o.path: o for o in outputs}
         records = [
             OutputRecord(r.path, by_path[r.path].producer, by_path[r.path].kind, by_path[r.path].key,
-                         deps.complete(own[r.path], r.templates, r.extra), r.digest, r.targets)
+                         deps.complete(r.own if r.own is not None else own[r.path], r.templates, r.extra), r.digest, r.targets)
             for r in results
         ]
         site_dir = report.output_dir.stat()
