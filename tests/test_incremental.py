@@ -221,6 +221,21 @@ def test_a_link_featured_in_two_issues_follows_every_edit(site_root: Path, tmp_p
     b.step()  # and the link is gone
 
 
+@pytest.mark.parametrize("mode", ["swap", "resident"])
+def test_an_email_template_reaches_every_output_of_the_edition(site_root: Path, tmp_path: Path, mode: str) -> None:
+    """An issue's .html, .txt and .eml share one rendered edition; each depends on both its templates."""
+    b = Builder(site_root, tmp_path, mode)
+    b.step()
+    theme = site_root / "themes" / "default" / "templates" / "email"
+    theme.mkdir(parents=True)
+    bundled = Path(__file__).resolve().parents[1] / "themes" / "default" / "templates" / "email" / "issue.txt"
+    (theme / "issue.txt").write_text(bundled.read_text(encoding="utf-8") + "\nThanks for reading.\n", encoding="utf-8")
+    r = b.step()  # equal to a clean build: the .txt and .eml files have the new line
+    assert sorted(p for p in r.rendered_paths if p.endswith(".txt")) == [f"email/{n}.txt" for n in range(1, 9)]
+    assert all(f"email/{n}.eml" in r.rendered_paths for n in range(1, 9))
+    assert "Thanks for reading." in (site_root / "public" / "email" / "3.txt").read_text(encoding="utf-8")
+
+
 def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> None:
     b = Builder(site_root, tmp_path)
     outputs = b.step().outputs

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 import css_inline
 from markupsafe import Markup
 
+from ..buildstate import Recorder, RecordingDict
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
@@ -210,7 +211,9 @@ class EmailProducer:
     name = "email"
 
     def __init__(self) -> None:
-        self._cache: dict[str, Edition] = {}
+        # An issue's three outputs share one rendered edition, with what rendering it read
+        # (templates, ctx.extra keys): each output that takes it from here reads them too.
+        self._cache: dict[str, tuple[Edition, frozenset[str], frozenset[str]]] = {}
 
     def plan(self, ctx: RenderContext) -> list[Output]:
         out: list[Output] = []
@@ -222,12 +225,20 @@ class EmailProducer:
         return out
 
     def edition(self, ctx: RenderContext, slug: str) -> Edition:
+        recorder = ctx.extra.recorder if isinstance(ctx.extra, RecordingDict) else Recorder()
         cached = self._cache.get(slug)
         if cached is None:
             if len(self._cache) > 16:
                 self._cache.clear()
-            cached = self._cache[slug] = render_edition(ctx, ctx.archive.by_slug[slug])
-        return cached
+            read_before = set(recorder.templates), set(recorder.extra)
+            edition = render_edition(ctx, ctx.archive.by_slug[slug])
+            cached = self._cache[slug] = (edition, frozenset(recorder.templates - read_before[0]), frozenset(recorder.extra - read_before[1]))
+        else:
+            # Without this, the text and .eml outputs recorded no templates, and a changed
+            # email template left them as they were in an incremental build.
+            recorder.templates.update(cached[1])
+            recorder.extra.update(cached[2])
+        return cached[0]
 
     def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
         """An edition shows its issue only (templates and settings are tracked by the build)."""
