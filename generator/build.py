@@ -42,7 +42,7 @@ import jinja2
 import orjson
 
 from . import __version__
-from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, trusted_stat
+from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, recorder_of, trusted_stat
 from .uptodate import BuildOptions, BuildReport, global_light, input_places, inputs_digest, is_up_to_date
 from .config import Site
 from .content.archive import Archive, IndexCache, build_archive
@@ -332,7 +332,7 @@ def _render_chunk(chunk: Sequence[Output]) -> list[_Rendered]:
     """Render and stage outputs, recording what each read."""
     assert _RENDER_STATE is not None
     ctx, producers, staging, base_path, before, deps = _RENDER_STATE
-    recorder = _recorder(ctx)
+    recorder = recorder_of(ctx.extra)
     results = []
     for output in chunk:
         own = _own_deps(producers[output.producer], ctx, output, deps) if deps is not None else None
@@ -350,11 +350,6 @@ def _render_chunk(chunk: Sequence[Output]) -> list[_Rendered]:
             targets = tuple(sorted(_internal_targets(data, base_path)))
         results.append(_Rendered(output.path, changed, hashed, targets, tuple(sorted(recorder.templates)), tuple(sorted(recorder.extra)), None, own))
     return results
-
-
-def _recorder(ctx: RenderContext) -> Recorder:
-    extra = ctx.extra
-    return extra.recorder if isinstance(extra, RecordingDict) else Recorder()
 
 
 def _internal_targets(data: bytes, base_path: str) -> set[str]:

@@ -33,7 +33,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from . import __version__
 from .store import Store, StoreError
@@ -127,6 +127,9 @@ def _feed(h: Any, value: Any) -> None:
 # ---------------------------------------------------------------- recording reads
 
 
+_T = TypeVar("_T")
+
+
 class Recorder:
     """Collects what one render read: template names and ``ctx.extra`` keys."""
 
@@ -142,6 +145,31 @@ class Recorder:
 
     def template(self, name: str) -> None:
         self.templates.add(name)
+
+    def shared(self, cache: dict[Any, tuple[Any, frozenset[str], frozenset[str]]], key: Any, make: Callable[[], _T]) -> _T:
+        """``make()`` once per ``key`` for several outputs (an email edition, a feed's entries).
+
+        What making it read is kept with it, and every output that takes it from ``cache``
+        reads that too; otherwise only the first output would depend on those templates.
+        """
+        hit = cache.get(key)
+        if hit is None:
+            outer = self.templates, self.extra
+            self.templates, self.extra = set(), set()
+            try:
+                value = make()
+                hit = cache[key] = (value, frozenset(self.templates), frozenset(self.extra))
+            finally:
+                self.templates, self.extra = outer[0] | self.templates, outer[1] | self.extra
+        else:
+            self.templates.update(hit[1])
+            self.extra.update(hit[2])
+        return hit[0]  # type: ignore[no-any-return]
+
+
+def recorder_of(extra: Mapping[str, Any]) -> Recorder:
+    """The recorder a render's ``ctx.extra`` reports to (a detached one outside a build)."""
+    return extra.recorder if isinstance(extra, RecordingDict) else Recorder()
 
 
 class RecordingDict(dict):  # type: ignore[type-arg]

@@ -236,6 +236,20 @@ def test_an_email_template_reaches_every_output_of_the_edition(site_root: Path, 
     assert "Thanks for reading." in (site_root / "public" / "email" / "3.txt").read_text(encoding="utf-8")
 
 
+def test_the_feed_entry_template_reaches_every_feed(site_root: Path, tmp_path: Path) -> None:
+    """RSS, Atom and JSON Feed share the entries of one build; each depends on the entry template."""
+    b = Builder(site_root, tmp_path)
+    b.step()
+    theme = site_root / "themes" / "default" / "templates" / "feeds"
+    theme.mkdir(parents=True)
+    bundled = Path(__file__).resolve().parents[1] / "themes" / "default" / "templates" / "feeds" / "issue.html"
+    (theme / "issue.html").write_text(bundled.read_text(encoding="utf-8") + "\n<p>Thanks for reading.</p>\n", encoding="utf-8")
+    r = b.step()  # equal to a clean build
+    assert {"atom.xml", "feed.json", "feed.xml"} <= set(r.rendered_paths)
+    for name in ("atom.xml", "feed.json", "feed.xml"):
+        assert "Thanks for reading." in (site_root / "public" / name).read_text(encoding="utf-8"), name
+
+
 def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> None:
     b = Builder(site_root, tmp_path)
     outputs = b.step().outputs

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 import css_inline
 from markupsafe import Markup
 
-from ..buildstate import Recorder, RecordingDict
+from ..buildstate import recorder_of
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
@@ -225,20 +225,9 @@ class EmailProducer:
         return out
 
     def edition(self, ctx: RenderContext, slug: str) -> Edition:
-        recorder = ctx.extra.recorder if isinstance(ctx.extra, RecordingDict) else Recorder()
-        cached = self._cache.get(slug)
-        if cached is None:
-            if len(self._cache) > 16:
-                self._cache.clear()
-            read_before = set(recorder.templates), set(recorder.extra)
-            edition = render_edition(ctx, ctx.archive.by_slug[slug])
-            cached = self._cache[slug] = (edition, frozenset(recorder.templates - read_before[0]), frozenset(recorder.extra - read_before[1]))
-        else:
-            # Without this, the text and .eml outputs recorded no templates, and a changed
-            # email template left them as they were in an incremental build.
-            recorder.templates.update(cached[1])
-            recorder.extra.update(cached[2])
-        return cached[0]
+        if slug not in self._cache and len(self._cache) > 16:
+            self._cache.clear()
+        return recorder_of(ctx.extra).shared(self._cache, slug, lambda: render_edition(ctx, ctx.archive.by_slug[slug]))
 
     def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
         """An edition shows its issue only (templates and settings are tracked by the build)."""

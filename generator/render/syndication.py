@@ -30,7 +30,7 @@ from ..content.metadata import parse_date
 from ..errors import BuildError, Problem, SourcePos
 from ..model import Issue, Item
 from ..plan import Output, RenderContext
-from ..buildstate import digest
+from ..buildstate import digest, recorder_of
 from . import paths
 from .digests import digest_link_entries
 from .email import absolutize
@@ -136,9 +136,9 @@ class FeedsProducer:
     name = "feeds"
 
     def __init__(self) -> None:
-        # Entries made once per build (a producer lives for one build), shared by the formats.
-        self._issue_entries: tuple[FeedEntry, ...] | None = None
-        self._link_entries: dict[int, list[FeedEntry]] = {}
+        # Entries made once per build (a producer lives for one build), shared by the formats,
+        # with what making them read (see Recorder.shared).
+        self._made: dict[object, tuple[object, frozenset[str], frozenset[str]]] = {}
 
     def plan(self, ctx: RenderContext) -> list[Output]:
         title = ctx.site.config.title
@@ -179,20 +179,20 @@ class FeedsProducer:
     def issues_feed(self, ctx: RenderContext, self_path: str) -> Feed:
         config = ctx.site.config
         base = self._envelope(ctx, config.title, config.description, "/", self_path)
-        if self._issue_entries is None:  # the same entries for RSS, Atom and JSON Feed
-            self._issue_entries = tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries])
-        return Feed(**{**_fields(base), "entries": self._issue_entries})
+        entries = recorder_of(ctx.extra).shared(  # the same entries for RSS, Atom and JSON Feed
+            self._made, "issues", lambda: tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries]))
+        return Feed(**{**_fields(base), "entries": entries})
 
     def link_entries(self, ctx: RenderContext, limit: int) -> list[FeedEntry]:
-        if limit in self._link_entries:  # the same entries for RSS and JSON Feed
-            return self._link_entries[limit]
-        entries: list[FeedEntry] = []
-        for issue in ctx.archive.issues:
-            if len(entries) >= limit:
-                break
-            entries += [item_entry(ctx, issue, item) for item in issue.iter_items() if item.links]
-        self._link_entries[limit] = entries
-        return entries
+        def make() -> list[FeedEntry]:
+            entries: list[FeedEntry] = []
+            for issue in ctx.archive.issues:
+                if len(entries) >= limit:
+                    break
+                entries += [item_entry(ctx, issue, item) for item in issue.iter_items() if item.links]
+            return entries
+
+        return recorder_of(ctx.extra).shared(self._made, ("links", limit), make)  # the same entries for RSS and JSON Feed
 
     def links(self, ctx: RenderContext, self_path: str) -> Feed:
         config = ctx.site.config
