@@ -11,6 +11,8 @@
   the wall time includes starting Python. ``build()`` is the time inside the
   build, without interpreter start and imports.
   - cold: no output folder and no build state;
+  - cold, website only: the same issues with email editions and search off
+    (what the peers build; their ratios are given against both);
   - no change: the same repository built again;
   - one edit: one issue's text changed, then built.
 - serve: a PreviewServer on the archive; an issue file is changed and the time
@@ -18,7 +20,8 @@
   page, is measured (what a reader of the open page waits for).
 - --peers: Pelican 4.12 (installed in bench/.venv-peers, or `pip install
   .[bench]` there) builds the Pelican copy; Hugo (Debian package `hugo`)
-  builds the same issues with minimal layouts. Ratios compare cold builds.
+  builds the same issues with minimal layouts. Ratios compare cold builds:
+  ours with everything, and ours as a website alone.
 - --scale: 10,000 issues, cold, against 1,000.
 
 Reports wall time, CPU time (user+system, all processes), peak memory (largest
@@ -319,6 +322,20 @@ def main() -> None:
         age(native)
         results = {f"{k} ({args.issues})": v for k, v in ours(native, scratch / "ours", args.repeat, rng).items()}
         cold = results[f"cold ({args.issues})"]
+        # The same issues as a website alone (no email editions, no search), which is what the
+        # peers build: their times are compared with this one too.
+        website = scratch / "website"
+        website.mkdir()
+        (website / "tidings.yaml").write_text(
+            (native / "tidings.yaml").read_text(encoding="utf-8") + "email: {editions: false}\nweb: {search: false}\n", encoding="utf-8"
+        )
+        (website / "content").symlink_to(native / "content", target_is_directory=True)
+        runs = []
+        for i in range(args.repeat):
+            shutil.rmtree(website / ".tidings", ignore_errors=True)
+            runs.append(tidings(website, scratch / f"website-{i}"))
+            runs[-1]["files"] = files_in(scratch / f"website-{i}")
+        results[f"cold, website only ({args.issues})"] = site_only = median_of(runs)
         if not args.no_twir and TWIR.is_dir():
             twir = scratch / "twir"
             twir.mkdir()
@@ -358,7 +375,8 @@ def main() -> None:
         else:
             print("search indexing: no search phase in this build")
         for name, r in peer_results.items():
-            print(f"cold build time vs {name}: {cold['wall'] / r['wall']:.2f}× theirs ({r['wall'] / cold['wall']:.1f}× faster)")
+            print(f"cold build time vs {name}: everything {cold['wall'] / r['wall']:.2f}× theirs ({r['wall'] / cold['wall']:.1f}× faster); "
+                  f"website only {site_only['wall'] / r['wall']:.2f}× theirs ({r['wall'] / site_only['wall']:.1f}× faster)")
         if args.scale:
             print(f"10× the issues: {results[f'cold ({args.issues * 10})']['wall'] / cold['wall']:.1f}× the time")
         if not args.no_serve:
