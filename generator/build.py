@@ -57,7 +57,7 @@ from .render import paths
 from .render.env import collect_assets, make_environment, theme_dirs
 from .render.digests import DigestProducer, load_site_digests
 from .render.redirects import RedirectsProducer
-from .render.search import SEARCH_PATH, SearchProducer, Shard, search_shards
+from .render.search import SEARCH_PATH, SearchProducer, search_shards
 from .render.site import AssetProducer, SiteProducer
 from . import pagefind
 from .workers import die_with_parent
@@ -528,8 +528,10 @@ def _build(
         shard_keys = ""
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
             with timer("search"):
-                known = _shard_keys(state.meta("search_shards")) if previous else {}
-                bundle, shard_keys, report.search_reindexed = _search_index(site, staging, search_shards(archive, ctx.pages), results, known)
+                known = pagefind.recorded_shards(state.meta("search_shards")) if previous else {}
+                changed = {r.path for r in results if r.changed}
+                bundle, shard_keys, report.search_reindexed = pagefind.stage_index(
+                    staging, search_shards(archive, ctx.pages), changed, known, language=site.config.language)
                 report.search_files = len(bundle)
         with timer("check"):
             links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
@@ -678,50 +680,6 @@ def make_context(site: Site, archive: Archive, pages: tuple[Page, ...], *, searc
     env.filters["link_title"] = lambda key: extra["linkstatus"].title(key)
     env.filters["link_description"] = lambda key: extra["linkstatus"].description(key)
     return RenderContext(site=site, archive=archive, pages=pages, env=env, assets=assets, extra=extra)
-
-
-def _shard_keys(recorded: str | None) -> dict[str, str]:
-    try:
-        found = json.loads(recorded or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _search_index(
-    site: Site, staging: Staging, shards: list[Shard], results: list[_Rendered], known: dict[str, str]
-) -> tuple[list[tuple[str, bool]], str, int]:
-    """Stage the search index: (path, changed) pairs, the shards' keys to record, how many were indexed again.
-
-    A shard is taken over unread from the previous site when it covers the same pages as
-    then (its key) and none of them has new bytes; the others are indexed from the staged
-    folder, where carried pages are hard-linked too.
-    """
-    changed = {r.path for r in results if r.changed}
-    keys = {shard.folder: digest(*shard.files) for shard in shards}
-    staged: list[tuple[str, bool]] = []
-    stale: list[Shard] = []
-    for shard in shards:
-        carried = _carry_bundle(staging, shard.folder) if known.get(shard.folder) == keys[shard.folder] and changed.isdisjoint(shard.files) else []
-        if carried:
-            staged += carried
-        else:
-            stale.append(shard)
-    if stale:
-        fresh = pagefind.index_shards(staging.dir, [(s.folder, s.files) for s in stale], language=site.config.language)
-        staged += [(path, staging.write(path, data)) for path, data in fresh.items()]
-    return staged, json.dumps(keys, sort_keys=True), len(stale)
-
-
-def _carry_bundle(staging: Staging, folder: str) -> list[tuple[str, bool]]:
-    """A bundle of the previous site, taken over unread; [] when it is not there whole."""
-    found = staging.final / folder
-    if not (found / "pagefind.js").is_file():
-        return []
-    names = [p.relative_to(staging.final).as_posix() for p in found.rglob("*") if p.is_file()]
-    if not all(staging.carry(name) for name in names):
-        return []
-    return [(name, False) for name in names]
 
 
 def _link_positions(archive: Archive) -> dict[str, SourcePos]:

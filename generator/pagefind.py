@@ -25,12 +25,18 @@ import re
 import shutil
 import subprocess
 import tempfile
+import json
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+from .buildstate import digest
 from .errors import BuildError, Problem, SourcePos
 
-__all__ = ["BUNDLE_DIR", "SearchIndex", "find_binary", "index_shards", "index_site"]
+if TYPE_CHECKING:
+    from .render.search import Shard
+    from .write import Staging
+
+__all__ = ["BUNDLE_DIR", "SearchIndex", "find_binary", "index_shards", "index_site", "recorded_shards", "stage_index"]
 
 BUNDLE_DIR = "pagefind"  # the bundles' folder in the output, and its URL path
 TIMEOUT = 600  # seconds; the whole TWiR archive indexes in a few seconds
@@ -121,3 +127,47 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
                 files[f"{bundle}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
         shutil.rmtree(out, ignore_errors=True)
     return files
+
+
+def stage_index(
+    staging: Staging, shards: Sequence[Shard], changed: set[str], known: dict[str, str], *, language: str = "en"
+) -> tuple[list[tuple[str, bool]], str, int]:
+    """Stage the search index: (path, changed) pairs, the shards' keys to record, how many were indexed again.
+
+    A shard is taken over unread from the previous site when it covers the same pages as
+    then (``known``: its key as recorded) and none of them is in ``changed`` (new bytes);
+    the others are indexed from the staged folder, where carried pages are hard-linked too.
+    """
+    keys = {shard.folder: digest(*shard.files) for shard in shards}
+    staged: list[tuple[str, bool]] = []
+    stale: list[Shard] = []
+    for shard in shards:
+        carried = _carry_bundle(staging, shard.folder) if known.get(shard.folder) == keys[shard.folder] and changed.isdisjoint(shard.files) else []
+        if carried:
+            staged += carried
+        else:
+            stale.append(shard)
+    if stale:
+        fresh = index_shards(staging.dir, [(s.folder, s.files) for s in stale], language=language)
+        staged += [(path, staging.write(path, data)) for path, data in fresh.items()]
+    return staged, json.dumps(keys, sort_keys=True), len(stale)
+
+
+def recorded_shards(recorded: str | None) -> dict[str, str]:
+    """The shards' keys as :func:`stage_index` returned them for the build state ({} if unreadable)."""
+    try:
+        found = json.loads(recorded or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _carry_bundle(staging: Staging, folder: str) -> list[tuple[str, bool]]:
+    """A bundle of the previous site, taken over unread; [] when it is not there whole."""
+    found = staging.final / folder
+    if not (found / "pagefind.js").is_file():
+        return []
+    names = [p.relative_to(staging.final).as_posix() for p in found.rglob("*") if p.is_file()]
+    if not all(staging.carry(name) for name in names):
+        return []
+    return [(name, False) for name in names]
