@@ -572,8 +572,7 @@ def _build(
             "search_shards": shard_keys,
         }
         state.record(
-            meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, settings=reader.settings_key,
-            outputs=records, keep=planned,
+            meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, outputs=records, keep=planned,
         )
         # What the state now holds, so a long-running caller's next build need not read it back.
         now_held = {path: record for path, record in previous.items() if path in planned}

@@ -383,13 +383,11 @@ class BuildState:
         *,
         meta: Mapping[str, str],
         sources: Iterable[SourceStat] | None,
-        settings: str,
         outputs: Iterable[OutputRecord],
         keep: set[str],
         sources_before: Mapping[str, SourceStat] | None = None,
-        parsed: Mapping[str, str] | None = None,
     ) -> None:
-        """Save one successful build: new meta, the source scan, new parses (or see :meth:`record_parsed`), rendered outputs.
+        """Save one successful build: new meta, the source scan, rendered outputs (new parses: :meth:`record_parsed`).
 
         ``keep`` is every output path of this build; rows for other paths are dropped.
         ``sources`` None leaves the source scan as it was (content given by the caller);
@@ -399,7 +397,7 @@ class BuildState:
         if self.store is None:
             return
         try:
-            self._record(meta, sources, sources_before or {}, parsed or {}, settings, outputs, keep)
+            self._record(meta, sources, sources_before or {}, outputs, keep)
         except sqlite3.DatabaseError:
             self._discard()
 
@@ -431,7 +429,7 @@ class BuildState:
 
     def _record(
         self, meta: Mapping[str, str], sources: Iterable[SourceStat] | None, sources_before: Mapping[str, SourceStat],
-        parsed: Mapping[str, str], settings: str, outputs: Iterable[OutputRecord], keep: set[str],
+        outputs: Iterable[OutputRecord], keep: set[str],
     ) -> None:
         # Imported here: the up-to-date check reads this module and writes nothing. orjson encodes
         # the output records (plain strings) about six times faster than json.
@@ -456,10 +454,6 @@ class BuildState:
                     "INSERT OR REPLACE INTO buildstate_sources (path, mtime_ns, size, hash) VALUES (?, ?, ?, ?)",
                     [(s.path, s.mtime_ns, s.size, s.hash) for s in changed],
                 )
-            db.executemany(
-                "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, issue) VALUES (?, ?, ?)",
-                [(h, settings, text) for h, text in parsed.items()],
-            )
             db.execute("DELETE FROM buildstate_parsed WHERE hash NOT IN (SELECT hash FROM buildstate_sources)")
             db.executemany(
                 "INSERT OR REPLACE INTO buildstate_outputs (target, path, producer, kind, key, deps, digest, links) "
@@ -526,12 +520,10 @@ class Dependencies:
         Called for every output of every build: it stops at the first difference and
         builds nothing (a 1,000-issue site has over 4,000 outputs).
         """
-        templates = self._templates
         matched = 0
         for key, value in record.deps.items():
             if key.startswith("template:"):
-                name = key[9:]
-                if (templates[name] if name in templates else self.template(name)) != value:
+                if self.template(key[9:]) != value:
                     return False
             elif key.startswith("extra:"):
                 if self.extra_key(key[6:]) != value:

@@ -39,7 +39,7 @@ class InputWatcher:
     def __init__(self, root: Path, places: Iterable[Path], *, poll_interval: float = 0.1, force_polling: bool = False,
                  log: Callable[[str], None] | None = None):
         self.root = root
-        self.places: list[Path] = []
+        self.places: list[Path] = list(places)
         self.poll_interval = poll_interval
         self.log = log or (lambda message: None)
         self.polling = force_polling
@@ -49,7 +49,8 @@ class InputWatcher:
         self._folders: tuple[Path, ...] = ()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._follow(places, start=True)
+        self._spawn(self._poll if self.polling else self._watch_root)
+        self.follow(self.places)
 
     # -- what callers use
 
@@ -62,7 +63,17 @@ class InputWatcher:
 
     def follow(self, places: Iterable[Path]) -> None:
         """Watch these places from now on (a changed config may name another theme folder)."""
-        self._follow(places, start=False)
+        self.places = list(places)
+        folders = tuple(sorted(p for p in self.places if p.is_dir()))
+        if self.polling or folders == self._folders:
+            return  # polling reads self.places at each scan
+        if self._folders_stop is not None:
+            self._folders_stop.set()
+            self._flag.set()  # a change between the old watch's end and the new one's start is caught up by a build
+        self._folders = folders
+        self._folders_stop = threading.Event()
+        if folders:
+            self._spawn(self._watch_folders, folders, self._folders_stop)
 
     def close(self) -> None:
         self._closed.set()
@@ -79,32 +90,13 @@ class InputWatcher:
 
     # -- the watches
 
-    def _follow(self, places: Iterable[Path], *, start: bool) -> None:
-        self.places = list(places)
-        folders = tuple(sorted(p for p in self.places if p.is_dir()))
-        if self.polling:
-            if start:
-                self._spawn(self._poll)
-            return
-        if start:
-            self._spawn(self._watch_root)
-        if folders == self._folders:
-            return
-        if self._folders_stop is not None:
-            self._folders_stop.set()
-            self._flag.set()  # a change between the old watch's end and the new one's start is caught up by a build
-        self._folders = folders
-        self._folders_stop = threading.Event()
-        if folders:
-            self._spawn(self._watch_folders, folders, self._folders_stop)
-
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True, name="tidings-watch")
         thread.start()
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def _watch_root(self) -> None:
-        def wanted(change: object, path: str) -> bool:
+        def wanted(_change: object, path: str) -> bool:
             named = Path(path)
             return named.name == CONFIG_FILE or any(named == place for place in self.places)
 
@@ -139,7 +131,6 @@ class InputWatcher:
                 self._closed.wait(SETTLE_S)  # let the editor finish writing
                 before = self._snapshot()
                 self._flag.set()
-
 
     def _snapshot(self) -> str:
         """A fingerprint (paths, sizes, mtimes) of the config and every input place."""

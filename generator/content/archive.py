@@ -8,7 +8,6 @@ link ever featured with the issues it appeared in.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,7 +95,6 @@ class _IssueIndex:
     entries: tuple[tuple[str, tuple[KindEntry, ...]], ...]  # (kind, its entries in order), kinds in order of first item
     links: tuple[tuple[Link, str, str | None], ...]  # featured (http) links: link, item anchor or '', item title
     tags: tuple[tuple[str, str], ...] = ()  # (slug, tag as written)
-    fresh: bool = True  # made in this build (not taken from the cache)
 
 
 def build_archive(
@@ -136,15 +134,12 @@ def build_archive(
 
 
 def _issue_index(issue: Issue) -> _IssueIndex:
-    entries: list[KindEntry] = []
+    by_kind: dict[str, list[KindEntry]] = {}
     links: list[tuple[Link, str, str | None]] = []
     for item in issue.iter_items():
-        entries.append(KindEntry(issue, item))
+        by_kind.setdefault(item.kind, []).append(KindEntry(issue, item))
         links.extend((link, item.anchor, item.title) for link in item.links if _featured(link))
     links.extend((link, "", None) for link in _prose_links(issue) if _featured(link))
-    by_kind: dict[str, list[KindEntry]] = {}
-    for entry in entries:
-        by_kind.setdefault(entry.item.kind, []).append(entry)
     return _IssueIndex(
         issue, tuple((kind, tuple(found)) for kind, found in by_kind.items()), tuple(links), tuple((slugify(tag) or "tag", tag) for tag in issue.tags)
     )
@@ -159,14 +154,20 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
     tags: dict[str, list[Issue]] = defaultdict(list)
     tag_names: dict[str, str] = {}
     links: dict[str, FeaturedLink] = {}
-    indexes = [_cached_index(issue, cache) for issue in issues]
+    indexes: list[_IssueIndex] = []
+    fresh: list[_IssueIndex] = []  # made in this build, not taken from the cache
+    for issue in issues:
+        index = cache.get(id(issue))
+        if index is None or index.issue is not issue:
+            index = _issue_index(issue)
+            fresh.append(index)
+        indexes.append(index)
     current = {id(issue) for issue in issues}
     gone = [cache.pop(key) for key in [k for k in cache if k not in current]]
-    for index in indexes:
-        cache[id(index.issue)] = index
+    cache.update((id(index.issue), index) for index in fresh)
     # A featured link none of whose issues came, went or changed is the previous build's object.
     before = cache.featured
-    changed = {link.key for index in (*(i for i in indexes if i.fresh), *gone) for link, _, _ in index.links} if before else set()
+    changed = {link.key for index in (*fresh, *gone) for link, _, _ in index.links} if before else set()
     for index in indexes:
         issue = index.issue
         for slug, tag in index.tags:
@@ -200,13 +201,6 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
         links=tuple(links.values()),
         positions={issue.slug: i for i, issue in enumerate(issues)},
     )
-
-
-def _cached_index(issue: Issue, cache: IndexCache) -> _IssueIndex:
-    index = cache.get(id(issue))
-    if index is None or index.issue is not issue:
-        return _issue_index(issue)
-    return dataclasses.replace(index, fresh=False) if index.fresh else index
 
 
 def _prose_links(issue: Issue) -> Iterable[Link]:
