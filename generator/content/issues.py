@@ -33,8 +33,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..config import SectionKind
-from ..errors import ContentError, Problem, SourcePos, decode_text
-from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
+from ..errors import ContentError, Problem, SourcePos, decode_text, new_pos
+from ..model import Html, Issue, ItemGroup, Link, Prose, Section, new_item, new_link
 from ..urls import key_and_host, slugify, unique_slug
 from .frontmatter import HeaderError, split_header
 from .items import (
@@ -203,7 +203,7 @@ class _BodyReader:
         return self.doc.line(node.start) + self.offset
 
     def _pos(self, node: Node) -> SourcePos:
-        return SourcePos(self.path, self._line(node))
+        return new_pos(self.path, self._line(node))
 
     def _source(self, node: Node) -> list[str]:
         first, end = self.doc.lines(node)
@@ -364,7 +364,7 @@ class _BodyReader:
         links.extend(para.links_inline)
         links.extend(para.links_own_line)
         first = lead[0] if lead else para
-        return _ItemDraft(title=title, commentary_md=md, html=html, links=links, pos=SourcePos(self.path, first.line), style="paragraphs")
+        return _ItemDraft(title=title, commentary_md=md, html=html, links=links, pos=new_pos(self.path, first.line), style="paragraphs")
 
     def _list(self, section: _SectionDraft, block: Node) -> None:
         drafts: list[_ItemDraft] = []
@@ -385,7 +385,7 @@ class _BodyReader:
                     commentary_md=dedent_item(self._source(item)),
                     html=[render_item_body(item, loose).strip()],
                     links=links,
-                    pos=SourcePos(self.path, line),
+                    pos=new_pos(self.path, line),
                     style=style,
                 )
             )
@@ -435,16 +435,8 @@ class _BodyReader:
             elif name in LINK_NODES:
                 href = str(node.meta.get("url", ""))
                 key, host = key_and_host(href)
-                links.append(
-                    Link(
-                        url=href,
-                        key=key,
-                        text=" ".join(plain_text(node.children).split()),
-                        host=host,
-                        inline=inline,
-                        pos=SourcePos(self.path, line),
-                    )
-                )
+                text = " ".join(plain_text(node.children).split())
+                links.append(new_link(href, key, text, host, inline, new_pos(self.path, line)))
                 for child in node.children:  # a loop, not sum() over a generator: this runs for every link
                     if child.name in BREAKS:
                         line += 1
@@ -536,16 +528,16 @@ class _BodyReader:
         for d in drafts:
             sponsored = kind == "sponsor" or any(label.lower() in _SPONSOR_LABELS for link in d.links for label in link.labels)
             items.append(
-                Item(
-                    anchor=unique_slug(_anchor_base(d), taken),
-                    title=d.title,
-                    commentary="\n".join(d.commentary_md).strip(),
-                    commentary_html=Html("\n".join(filter(None, d.html))),
-                    links=tuple(d.links),
-                    section=section_slug,
-                    kind=kind,
-                    sponsored=sponsored,
-                    pos=d.pos,
+                new_item(
+                    unique_slug(_anchor_base(d), taken),  # anchor
+                    d.title,
+                    "\n".join(d.commentary_md).strip(),  # commentary
+                    Html("\n".join(filter(None, d.html))),  # commentary_html
+                    tuple(d.links),
+                    section_slug,
+                    kind,
+                    sponsored,
+                    d.pos,
                 )
             )
         return ItemGroup(style=style, items=tuple(items))
