@@ -487,8 +487,9 @@ class _BodyReader:
             return
         group = last.blocks[-1][2]
         tail = group[-1]
-        signature = _item_signature(tail)
-        if any(_item_signature(s) == signature for s in sponsor_items):
+        keys = _link_keys(tail)
+        # The links first: comparing them is cheap, and they differ for all but a repeat.
+        if any(_link_keys(s) == keys and _item_signature(s) == _item_signature(tail) for s in sponsor_items):
             group.pop()
             if not group:
                 last.blocks.pop()
@@ -567,10 +568,14 @@ def _kind_for(keywords: _KeywordTable, title: str) -> str | None:
     return None
 
 
+def _link_keys(item: _ItemDraft) -> tuple[str, ...]:
+    return tuple(link.key for link in item.links)
+
+
 def _item_signature(item: _ItemDraft) -> tuple[tuple[str, ...], str]:
     text = " ".join(_TAG.sub(" ", " ".join(item.html)).split())
     title = item.title or ""
-    return tuple(link.key for link in item.links), f"{title} {text}".strip()
+    return _link_keys(item), f"{title} {text}".strip()
 
 
 def _anchor_base(item: _ItemDraft) -> str:

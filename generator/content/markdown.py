@@ -23,7 +23,6 @@ Choices:
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 from dataclasses import dataclass, field
@@ -60,11 +59,23 @@ class Document:
 
     root: Node
     source: bytes
-    _newlines: list[int]
+    # The last offset looked up and its line. The reader asks in reading order, so counting
+    # the newlines from there scans a document about once; a table of every newline's offset
+    # cost more to make than all the lookups in it.
+    _mark: int = 0
+    _mark_line: int = 0
 
     def line(self, offset: int) -> int:
         """0-based line of a byte offset."""
-        return bisect.bisect_right(self._newlines, offset - 1) if offset > 0 else 0
+        if offset <= 0:
+            return 0
+        mark = self._mark
+        if offset >= mark:
+            line = self._mark_line + self.source.count(b"\n", mark, offset)
+        else:
+            line = self._mark_line - self.source.count(b"\n", offset, mark)
+        self._mark, self._mark_line = offset, line
+        return line
 
     def lines(self, node: Node) -> tuple[int, int]:
         """0-based [first, last + 1) line range a node spans."""
@@ -84,15 +95,14 @@ def _engine() -> MarkdownIt:
 def parse(text: str) -> Document:
     """Parse Markdown text into a :class:`Document`."""
     source = text.encode("utf-8")
-    newlines = [m.start() for m in _NEWLINE.finditer(source)]
     try:
         root = _convert(_tree_quietly(text), False)  # links e-mail addresses as it goes
     except BaseException as exc:  # pyo3 reports a Rust panic as PanicException (a BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        root = _from_python_parser(text, source, newlines)
+        root = _from_python_parser(text, source)
         _link_addresses(root, inside_link=False)
-    return Document(root, source, newlines)
+    return Document(root, source)
 
 
 def _tree_quietly(text: str) -> Any:
@@ -129,11 +139,11 @@ def _python_engine() -> Any:
 _PY_NAMES = {"tr": "trow", "th": "tcell", "td": "tcell", "s": "strikethrough"}
 
 
-def _from_python_parser(text: str, source: bytes, newlines: list[int]) -> Node:
+def _from_python_parser(text: str, source: bytes) -> Node:
     """Parse with markdown-it-py and convert its tree to the same Node shape."""
     from markdown_it.tree import SyntaxTreeNode
 
-    line_starts = [0] + [n + 1 for n in newlines]
+    line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
     def offset(line: int) -> int:
         return line_starts[line] if line < len(line_starts) else len(source)
@@ -295,6 +305,8 @@ def render(nodes: Node | Iterable[Node]) -> str:
 
 def render_inline(nodes: Sequence[Node]) -> str:
     """HTML for inline nodes (the children of a paragraph or heading)."""
+    if len(nodes) == 1 and nodes[0].name in ("text", "text_special"):  # a commentary without markup
+        return _escape(nodes[0].content)
     out: list[str] = []
     for node in nodes:
         _inline(node, out)
@@ -446,6 +458,8 @@ def _inline(node: Node, out: list[str]) -> None:
 
 def plain_text(nodes: Sequence[Node]) -> str:
     """The visible text of inline nodes, markup removed, line breaks as spaces."""
+    if len(nodes) == 1 and nodes[0].name in ("text", "text_special"):  # most link texts and headings
+        return nodes[0].content
     parts: list[str] = []
     for node in nodes:
         if node.name in ("text", "text_special"):

@@ -81,7 +81,7 @@ def read_meta(path: str, header: Header, timezone: str, problems: list[Problem])
         else:
             bad("number", f"'number' must be a positive whole number, not {raw_number!r}")
     else:
-        number = _number_from(title, PurePosixPath(path).stem)
+        number = _number_from(title, path)
     draft = meta.get("draft", False)
     if isinstance(meta.get("status"), str) and meta["status"].strip().lower() == "draft":
         draft = True
@@ -127,11 +127,11 @@ def parse_date(value: Any, zone: ZoneInfo) -> datetime:
     return result
 
 
-def _number_from(title: str, stem: str) -> int | None:
+def _number_from(title: str, path: str) -> int | None:
     m = _NUMBER_IN_TITLE.search(title)
     if m:
         return int(next(g for g in m.groups() if g))
-    m = _NUMBER_IN_NAME.match(stem)
+    m = _NUMBER_IN_NAME.match(PurePosixPath(path).stem)  # only now: making a path costs more than the search
     if m:
         return int(m.group(1)) or None
     return None

@@ -21,7 +21,7 @@ def _twir_bodies() -> list[tuple[str, str]]:
 
 def _python_tree_html(body: str) -> str:
     source = body.encode()
-    return render(_from_python_parser(body, source, [m.start() for m in re.finditer(b"\n", source)]))
+    return render(_from_python_parser(body, source))
 
 
 def test_renderer_matches_markdown_it_on_every_twir_issue():
