@@ -103,7 +103,8 @@ def key_and_host(url: str) -> tuple[str, str]:
     stripped = url.strip()
     simple = _already_normal(stripped)
     if simple is not None:
-        return (stripped if simple.group(3) else stripped + "/"), simple.group(2)
+        host, path = simple.group(2, 3)
+        return (stripped if path else stripped + "/"), host
     return normalize_url(url), host_of(url)
 
 

@@ -134,6 +134,9 @@ def _first_sentence_of(sections: tuple[Section, ...]) -> str:
 # ---------------------------------------------------------------- body
 
 
+# The drafts are made positionally: binding keywords cost a dataclass call more than its work.
+
+
 @dataclass(slots=True)
 class _ItemDraft:
     title: str | None
@@ -256,9 +259,8 @@ class _BodyReader:
             kind = _kind_for(self.keywords, title) or (parent.kind if parent else GENERAL_KIND)
         depth = parent.level + 1 if parent else 1
         links = self._links_from_inline(block.children, self._line(block))
-        return _SectionDraft(
-            kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block), heading_links=links
-        )
+        # kind, title, level, heading_level, pos, heading_links (positional: keywords cost more than the rest)
+        return _SectionDraft(kind, title or "Untitled", depth, level, self._pos(block), links)
 
     # -- blocks inside a section
 
@@ -332,14 +334,14 @@ class _BodyReader:
         commentary = strip_trailing_breaks(commentary)
         links_own: list[Link] = []
         for i in range(cut, len(rows)):
-            links_own.extend(self._links_from_inline(rows[i], line + i, inline=False))
+            self._walk_inline(rows[i], line + i, False, links_own)
         return _Para(
-            node=block,
-            line=line,
-            source=source[:cut] if cut < len(rows) else source,
-            commentary=commentary,
-            links_inline=self._links_from_inline(commentary, line),
-            links_own_line=links_own,
+            block,
+            line,
+            source[:cut] if cut < len(rows) else source,
+            commentary,
+            self._links_from_inline(commentary, line),  # links_inline
+            links_own,  # links_own_line
         )
 
     def _paragraph_item(self, lead: list[_Para], para: _Para) -> _ItemDraft:
@@ -364,7 +366,7 @@ class _BodyReader:
         links.extend(para.links_inline)
         links.extend(para.links_own_line)
         first = lead[0] if lead else para
-        return _ItemDraft(title=title, commentary_md=md, html=html, links=links, pos=new_pos(self.path, first.line), style="paragraphs")
+        return _ItemDraft(title, md, html, links, new_pos(self.path, first.line), "paragraphs")
 
     def _list(self, section: _SectionDraft, block: Node) -> None:
         drafts: list[_ItemDraft] = []
@@ -381,12 +383,12 @@ class _BodyReader:
             any_links = any_links or bool(links)
             drafts.append(
                 _ItemDraft(
-                    title=title,
-                    commentary_md=dedent_item(self._source(item)),
-                    html=[render_item_body(item, loose).strip()],
-                    links=links,
-                    pos=new_pos(self.path, line),
-                    style=style,
+                    title,
+                    dedent_item(self._source(item)),  # commentary_md
+                    [render_item_body(item, loose).strip()],  # html
+                    links,
+                    new_pos(self.path, line),
+                    style,
                 )
             )
         if not any_links:
