@@ -52,7 +52,7 @@ def test_quick_constructors_make_the_classes_own_values() -> None:
     import pickle
 
     from generator.errors import new_pos
-    from generator.model import new_item, new_link
+    from generator.model import ItemGroup, Section, new_group, new_item, new_link, new_section
 
     pos = new_pos("content/issues/1.md", 7)
     assert pos == SourcePos("content/issues/1.md", 7) and hash(pos) == hash(SourcePos("content/issues/1.md", 7))
@@ -64,7 +64,15 @@ def test_quick_constructors_make_the_classes_own_values() -> None:
                          section="news", kind="news", sponsored=True, pos=pos)
     assert item == expected_item and hash(item) == hash(expected_item)
     assert item.display_title == "T"
-    for made, cls, maker in ((link, Link, new_link), (item, Item, new_item), (pos, SourcePos, new_pos)):
+    group = new_group("paragraphs", (item,))
+    assert group == ItemGroup(style="paragraphs", items=(item,))
+    section = new_section("news", "News", "news", 1, (link,), (group,), (), pos)
+    expected_section = Section(kind="news", title="News", slug="news", level=1, heading_links=(link,), blocks=(group,),
+                               subsections=(), pos=pos)
+    assert section == expected_section and hash(section) == hash(expected_section) and section.items == (item,)
+    makers = ((link, Link, new_link), (item, Item, new_item), (pos, SourcePos, new_pos), (group, ItemGroup, new_group),
+              (section, Section, new_section))
+    for made, cls, maker in makers:
         for f in dataclasses.fields(cls):
             getattr(made, f.name)  # an unset slot would raise AttributeError
         # A field added to the class must be added to its quick constructor too.

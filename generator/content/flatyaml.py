@@ -25,6 +25,7 @@ compares both over a set of tricky headers.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from yaml import ScalarNode
@@ -71,7 +72,7 @@ def read_flat(lines: list[str]) -> dict[str, Any] | None:
             if match is None or not line.isprintable():
                 return None
             key = match.group(1)
-            if key in data or _SCALARS.resolve(ScalarNode, key, (True, False)) != _STR:  # 'yes' or 'null' is no text key
+            if key in data or not _is_text(key):  # 'yes' or 'null' is no text key
                 return None
             data[key] = _value((match.group(2) or "").rstrip(" "))
     except _Refused:
@@ -118,6 +119,12 @@ def _flow_list(text: str) -> list[Any]:
     return items
 
 
+@lru_cache(maxsize=256)  # keys repeat from file to file
+def _is_text(plain: str) -> bool:
+    return _SCALARS.resolve(ScalarNode, plain, (True, False)) == _STR
+
+
+@lru_cache(maxsize=1024)  # values such as tags repeat; all are immutable (text, numbers, dates, None)
 def _plain(text: str) -> Any:
     """A plain scalar's value, typed as the YAML loader types it."""
     tag = _SCALARS.resolve(ScalarNode, text, (True, False))

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..config import SectionKind
 from ..errors import ContentError, Problem, SourcePos, decode_text, new_pos
-from ..model import Html, Issue, ItemGroup, Link, Prose, Section, new_item, new_link
+from ..model import Html, Issue, Link, Prose, Section, new_group, new_item, new_link, new_section
 from ..urls import key_and_host, slugify, unique_slug
 from .frontmatter import HeaderError, split_header
 from .items import (
@@ -512,15 +512,15 @@ class _BodyReader:
         """
         top_slug = top or draft.slug
         blocks = tuple(self._freeze_block(b, top_slug, draft.kind, taken) for b in draft.blocks)
-        return Section(
-            kind=draft.kind,
-            title=draft.title,
-            slug=draft.slug,
-            level=draft.level,
-            heading_links=tuple(draft.heading_links),
-            blocks=blocks,
-            subsections=tuple(self._freeze_section(s, taken, top_slug) for s in draft.subsections),
-            pos=draft.pos,
+        return new_section(
+            draft.kind,
+            draft.title,
+            draft.slug,
+            draft.level,
+            tuple(draft.heading_links),
+            blocks,
+            tuple(self._freeze_section(s, taken, top_slug) for s in draft.subsections),
+            draft.pos,
         )
 
     def _freeze_block(self, block: Any, section_slug: str, kind: str, taken: set[str]) -> Any:
@@ -543,7 +543,7 @@ class _BodyReader:
                     d.pos,
                 )
             )
-        return ItemGroup(style=style, items=tuple(items))
+        return new_group(style, tuple(items))
 
 
 # ---------------------------------------------------------------- tree helpers

@@ -62,7 +62,10 @@ def read_meta(path: str, header: Header, timezone: str, problems: list[Problem])
     if title is None or not str(title).strip():
         bad("title", "missing 'title' in the header")
         title = ""
-    title = " ".join(_MD_ESCAPE.sub(r"\1", str(title)).split())
+    title = str(title)
+    if "\\" in title:  # a Markdown escape such as \# (the pattern needs one, and costs more than looking)
+        title = _MD_ESCAPE.sub(r"\1", title)
+    title = " ".join(title.split())
     when: datetime | None = None
     if "date" not in meta or meta["date"] in (None, ""):
         bad("date", "missing 'date' in the header")
