@@ -310,6 +310,31 @@ def test_a_build_that_fails_after_claiming_the_spare_leaves_the_site_and_the_nex
     assert spare.is_dir() and "issues/2/index.html" in r.rendered_paths and r.rendered < r.outputs
 
 
+def test_the_preview_and_the_command_line_take_turns_on_one_site(site_root: Path, tmp_path: Path) -> None:
+    """An in-place build (the preview) changes the site under the spare: the next swap must not trust it."""
+    with open(site_root / "tidings.yaml", "a", encoding="utf-8") as fh:
+        fh.write("web: {search: false}\n")  # the preview builds in place only without a search index
+    age(site_root)
+    b = Builder(site_root, tmp_path)
+    issues = site_root / "content" / "issues"
+    b.step()
+    (issues / "001.md").write_text(issue(1, news=" One."), encoding="utf-8")
+    b.step()
+    assert (site_root / ".public.spare").is_dir()
+    b.in_place = True
+    (issues / "003.md").write_text(issue(3, title="Three, previewed"), encoding="utf-8")
+    (issues / "008.md").unlink()
+    r = b.step()
+    assert "issues/3/index.html" in r.rendered_paths and r.removed > 0
+    b.in_place = False
+    (issues / "004.md").write_text(issue(4, news=" Four."), encoding="utf-8")
+    r = b.step()
+    assert "issues/4/index.html" in r.rendered_paths and "issues/3/index.html" not in r.rendered_paths
+    (issues / "005.md").write_text(issue(5, news=" Five."), encoding="utf-8")
+    b.step()  # the spare again, kept by the swap before
+    assert (site_root / ".public.spare").is_dir()
+
+
 @pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])
 def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Path, tmp_path: Path, mode: str) -> None:
     b = Builder(site_root, tmp_path, mode)
