@@ -8,8 +8,8 @@ model values and small helpers; URLs come from :mod:`generator.render.paths`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from typing import Any, Callable, Sequence, TypeVar
-from xml.sax.saxutils import escape as xml_escape
 
 from ..plan import Output, RenderContext
 from ..buildstate import digest
@@ -164,7 +164,7 @@ class SiteProducer:
         lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         for path, when in self._sitemap_entries(ctx):
             lastmod = f"<lastmod>{when.astimezone(timezone.utc).date().isoformat()}</lastmod>" if when else ""
-            lines.append(f"  <url><loc>{xml_escape(absolute(path))}</loc>{lastmod}</url>")
+            lines.append(f"  <url><loc>{escape(absolute(path), quote=False)}</loc>{lastmod}</url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
