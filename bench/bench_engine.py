@@ -14,7 +14,8 @@
   - cold, website only: the same issues with email editions and search off
     (what the peers build; their ratios are given against both);
   - no change: the same repository built again;
-  - one edit: one issue's text changed, then built.
+  - one edit: one issue's text changed, then built (with everything, and as
+    a website alone).
 - serve: a PreviewServer on the archive; an issue file is changed and the time
   until the browser's event stream announces the new build, plus fetching the
   page, is measured (what a reader of the open page waits for).
@@ -336,6 +337,11 @@ def main() -> None:
             runs.append(tidings(website, scratch / f"website-{i}"))
             runs[-1]["files"] = files_in(scratch / f"website-{i}")
         results[f"cold, website only ({args.issues})"] = site_only = median_of(runs)
+        edits = []
+        for _ in range(args.repeat):
+            edit(native, rng)  # the website shares the native copy's content folder
+            edits.append(tidings(website, scratch / f"website-{args.repeat - 1}"))
+        results[f"one edit, website only ({args.issues})"] = median_of(edits)
         if not args.no_twir and TWIR.is_dir():
             twir = scratch / "twir"
             twir.mkdir()
@@ -367,7 +373,7 @@ def main() -> None:
                 kind = "email editions" if top == "email" else "feeds" if path.suffix in (".xml", ".json") and top != "sitemap.xml" else "site"
                 kinds[kind] = kinds.get(kind, 0) + 1
         print("\nwhat a build of the synthetic archive produces: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-        for name in ("cold", "one edit"):
+        for name in ("cold", "one edit", "one edit, website only"):
             phases = "  ".join(f"{k} {v:.3f}s" for k, v in results[f"{name} ({args.issues})"]["phases"].items())
             print(f"{name} build phases (median run): {phases}")
         if "search" in cold["phases"]:

@@ -501,9 +501,13 @@ def _build(
     fingerprint = _global_fingerprint(site, options, ctx, producers, report.output_dir)
     previous = _previous_outputs(state, fingerprint, report.output_dir, options, kept)
     remembered = previous is kept.get("outputs", (None, None))[1]  # this process's own last build
+    ctx.previous = {path: record.deps for path, record in previous.items()}
     # In place only where no search index needs the whole staged tree, and over a site this state describes.
     in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
-    staging = Staging(report.output_dir, durable=options.durable, cleanup=options.cleanup, in_place=in_place)
+    known, spare = state.site_files() if previous else (None, None)
+    staging = Staging(report.output_dir, durable=options.durable, cleanup=options.cleanup, in_place=in_place, known=known, spare=spare)
+    if staging.reusing:
+        state.drop_spare()
     try:
         with timer("diff"):
             deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
@@ -538,11 +542,14 @@ def _build(
             _check_results([r.problem for r in results if r.problem], links, outputs, lambda: _link_positions(archive))
         with timer("commit"):
             planned = {o.path for o in outputs}
+            site_files = planned.union(path for path, _ in bundle)
             written = [r.path for r in results if r.changed] + [path for path, changed in bundle if changed]
             if staging.in_place:
                 report.removed = staging.commit_in_place(written, sorted(set(previous) - planned))
             else:
-                report.removed = staging.commit(removed=len(set(previous) - planned) if previous else None, written=written)
+                report.removed = staging.commit(
+                    removed=len(set(previous) - planned) if previous else None, written=written, files=site_files
+                )
     except BaseException:
         staging.abort()
         raise
@@ -570,6 +577,8 @@ def _build(
             "issues": str(report.issues),
             "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
             "search_shards": shard_keys,
+            "files": orjson.dumps(sorted(site_files)).decode(),
+            "spare": "" if staging.kept is None else orjson.dumps({"folder": staging.kept.folder, "differs": sorted(staging.kept.differs)}).decode(),
         }
         state.record(
             meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, outputs=records, keep=planned,

@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from . import __version__
 from .store import Store, StoreError
+
+if TYPE_CHECKING:
+    from .write import Spare
 
 __all__ = [
     "STATE_FILE",
@@ -337,6 +339,32 @@ class BuildState:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def site_files(self) -> tuple[frozenset[str] | None, Spare | None]:
+        """The site's files as the last build recorded them, and the spare kept beside it (None: unknown, none)."""
+        from orjson import JSONDecodeError, loads
+
+        from .write import Spare
+
+        try:
+            files = loads(self.meta("files") or "null")
+            spare = loads(self.meta("spare") or "null")
+        except JSONDecodeError:
+            return None, None
+        known = frozenset(files) if isinstance(files, list) else None
+        if known is None or not isinstance(spare, dict):
+            return known, None
+        return known, Spare(str(spare.get("folder")), frozenset(spare.get("differs") or ()))
+
+    def drop_spare(self) -> None:
+        """Forget the spare at once: the build is about to change it, and a crash must not leave it trusted."""
+        if self.store is None:
+            return
+        try:
+            with self.store.transaction() as db:
+                db.execute("DELETE FROM buildstate_meta WHERE target = ? AND key = 'spare'", (self.target,))
+        except sqlite3.DatabaseError:
+            self._discard()
+
     def sources(self) -> dict[str, SourceStat]:
         if self.store is None:
             return {}
@@ -347,6 +375,8 @@ class BuildState:
         """Parsed issues (as dicts) for the given source hashes, where known."""
         if self.store is None:
             return {}
+        from orjson import loads  # a third of the time of json on the parse cache's large rows
+
         wanted = list(hashes)
         found: dict[str, Any] = {}
         for start in range(0, len(wanted), 500):
@@ -357,7 +387,7 @@ class BuildState:
             )
             for h, text in rows:
                 try:
-                    found[h] = json.loads(text)
+                    found[h] = loads(text)
                 except ValueError:
                     continue  # a damaged row: parse the file again
         return found
@@ -365,13 +395,15 @@ class BuildState:
     def outputs(self) -> dict[str, OutputRecord]:
         if self.store is None:
             return {}
+        from orjson import loads
+
         rows = self.store.db.execute(
             "SELECT path, producer, kind, key, deps, digest, links FROM buildstate_outputs WHERE target = ?", (self.target,)
         )
         found: dict[str, OutputRecord] = {}
         for path, producer, kind, key, deps, dig, links in rows:
             try:
-                found[path] = OutputRecord(path, producer, kind, key, json.loads(deps), dig, tuple(json.loads(links)))
+                found[path] = OutputRecord(path, producer, kind, key, loads(deps), dig, tuple(loads(links)))
             except ValueError:
                 continue  # unreadable: the output is simply rendered again
         return found
@@ -518,11 +550,16 @@ class Dependencies:
         """True when everything ``record`` read still has the fingerprint it had.
 
         Called for every output of every build: it stops at the first difference and
-        builds nothing (a 1,000-issue site has over 4,000 outputs).
+        builds nothing (a 1,000-issue site has over 4,000 outputs). ``memo:`` keys are
+        not compared: a producer keeps them to find its own costly fingerprints again
+        (a listing's view by the sources it lists), and the fingerprints they lead to
+        are compared instead.
         """
         matched = 0
         for key, value in record.deps.items():
-            if key.startswith("template:"):
+            if key.startswith("memo:"):
+                matched += key in own
+            elif key.startswith("template:"):
                 if self.template(key[9:]) != value:
                     return False
             elif key.startswith("extra:"):

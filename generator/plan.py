@@ -9,7 +9,7 @@ overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 import jinja2
 
@@ -45,6 +45,9 @@ class RenderContext:
     # Caches a long-running process (the preview server) keeps between builds; empty otherwise.
     # Only for speed: an output must not depend on what is in here.
     kept: dict[str, Any] = field(default_factory=dict)
+    # The previous build's fingerprints by output path, for producers that keep costly ones
+    # under a cheaper key (``memo:`` keys; see Dependencies.unchanged).
+    previous: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Producer(Protocol):

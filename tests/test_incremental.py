@@ -13,6 +13,7 @@ import pytest
 from generator.build import BuildOptions, BuildReport, build
 from generator.buildstate import STATE_FILE
 from generator.config import load_site
+from generator.errors import BuildError
 
 CONFIG = """\
 title: Test Weekly
@@ -55,6 +56,10 @@ def pages(report: BuildReport) -> list[str]:
 
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def folders(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir())
 
 
 def age(root: Path) -> None:
@@ -104,6 +109,7 @@ class Builder:
         built, expected = tree(self.root / "public"), tree(clean)
         assert sorted(built) == sorted(expected)
         assert [p for p in expected if built[p] != expected[p]] == []
+        assert folders(self.root / "public") == folders(clean)  # none left empty by a reused spare
 
     def step(self) -> BuildReport:
         report = self.incremental()
@@ -280,6 +286,53 @@ def test_untrusted_state_means_a_full_build(site_root: Path, tmp_path: Path) -> 
     (site_root / "content" / "issues" / "001.md").write_text(issue(1, news=" More."), encoding="utf-8")
     r = b.step()
     assert "issues/3/index.html" in r.rendered_paths
+
+
+def test_a_build_that_fails_after_claiming_the_spare_leaves_the_site_and_the_next_one_recovers(site_root: Path, tmp_path: Path) -> None:
+    b = Builder(site_root, tmp_path)
+    b.step()
+    (site_root / "content" / "issues" / "001.md").write_text(issue(1, news=" More."), encoding="utf-8")
+    b.step()
+    spare = site_root / ".public.spare"
+    assert spare.is_dir(), "the site before last is kept beside the site"
+    before = tree(site_root / "public")
+    bad = site_root / "content" / "issues" / "005.md"
+    bad.write_text(issue(5, news=" See [the missing issue](/issues/999/)."), encoding="utf-8")
+    with pytest.raises(BuildError, match="005.md"):  # found by the link check, after rendering into the spare
+        b.incremental()
+    assert tree(site_root / "public") == before
+    assert not spare.exists(), "a spare changed by a failed build is not kept"
+    bad.write_text(issue(5, title="Five again"), encoding="utf-8")
+    r = b.step()
+    assert "issues/5/index.html" in r.rendered_paths and r.rendered < r.outputs
+    (site_root / "content" / "issues" / "002.md").write_text(issue(2, news=" Later."), encoding="utf-8")
+    r = b.step()  # the spare again
+    assert spare.is_dir() and "issues/2/index.html" in r.rendered_paths and r.rendered < r.outputs
+
+
+def test_the_preview_and_the_command_line_take_turns_on_one_site(site_root: Path, tmp_path: Path) -> None:
+    """An in-place build (the preview) changes the site under the spare: the next swap must not trust it."""
+    with open(site_root / "tidings.yaml", "a", encoding="utf-8") as fh:
+        fh.write("web: {search: false}\n")  # the preview builds in place only without a search index
+    age(site_root)
+    b = Builder(site_root, tmp_path)
+    issues = site_root / "content" / "issues"
+    b.step()
+    (issues / "001.md").write_text(issue(1, news=" One."), encoding="utf-8")
+    b.step()
+    assert (site_root / ".public.spare").is_dir()
+    b.in_place = True
+    (issues / "003.md").write_text(issue(3, title="Three, previewed"), encoding="utf-8")
+    (issues / "008.md").unlink()
+    r = b.step()
+    assert "issues/3/index.html" in r.rendered_paths and r.removed > 0
+    b.in_place = False
+    (issues / "004.md").write_text(issue(4, news=" Four."), encoding="utf-8")
+    r = b.step()
+    assert "issues/4/index.html" in r.rendered_paths and "issues/3/index.html" not in r.rendered_paths
+    (issues / "005.md").write_text(issue(5, news=" Five."), encoding="utf-8")
+    b.step()  # the spare again, kept by the swap before
+    assert (site_root / ".public.spare").is_dir()
 
 
 @pytest.mark.parametrize("mode", ["swap", "in-place", "resident"])

@@ -8,8 +8,8 @@ model values and small helpers; URLs come from :mod:`generator.render.paths`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from typing import Any, Callable, Sequence, TypeVar
-from xml.sax.saxutils import escape as xml_escape
 
 from ..plan import Output, RenderContext
 from ..buildstate import digest
@@ -164,7 +164,7 @@ class SiteProducer:
         lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         for path, when in self._sitemap_entries(ctx):
             lastmod = f"<lastmod>{when.astimezone(timezone.utc).date().isoformat()}</lastmod>" if when else ""
-            lines.append(f"  <url><loc>{xml_escape(absolute(path))}</loc>{lastmod}</url>")
+            lines.append(f"  <url><loc>{escape(absolute(path), quote=False)}</loc>{lastmod}</url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
@@ -222,21 +222,22 @@ class SiteProducer:
         elif kind == "kind":
             name, number = key.rsplit(":", 1)
             page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
-            deps["view:entries"] = self._listing(ctx, output, views.pagination(page), page.entries, lambda: digest(
-                views.pagination(page), *(v.entry(e) for e in page.entries)))
+            deps.update(self._listing(ctx, output, views.pagination(page), page.entries, lambda: digest(
+                views.pagination(page), *(v.entry(e) for e in page.entries)), lambda: views.entry_sources(page.entries)))
         elif kind == "links":
             page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
             head = f"{views.pagination(page)} {len(archive.links)}"
-            deps["view:entries"] = self._listing(ctx, output, head, page.entries, lambda: digest(
-                views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries)))
+            deps.update(self._listing(ctx, output, head, page.entries, lambda: digest(
+                views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries)),
+                lambda: views.featured_sources(page.entries)))
         elif kind == "tags":
             deps["view:tags"] = digest(*(f"{s}\x1e{archive.tag_names[s]}\x1e{len(i)}" for s, i in archive.tags.items()))
         elif kind == "tag":
             slug, number = key.rsplit(":", 1)
             page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
             head = f"{views.pagination(page)} {archive.tag_names[slug]}"
-            deps["view:entries"] = self._listing(ctx, output, head, page.entries, lambda: digest(
-                views.pagination(page), archive.tag_names[slug], v.cards(page.entries)))
+            deps.update(self._listing(ctx, output, head, page.entries, lambda: digest(
+                views.pagination(page), archive.tag_names[slug], v.cards(page.entries)), lambda: views.card_sources(page.entries)))
         elif kind == "content-page":
             deps.update([views.source_key(next(p for p in ctx.pages if p.slug == key))])
         elif kind == "sitemap":
@@ -244,19 +245,28 @@ class SiteProducer:
         return deps
 
     @staticmethod
-    def _listing(ctx: RenderContext, output: Output, head: str, shown: Sequence[object], make: Callable[[], str]) -> str:
-        """A listing page's fingerprint, made again only when the objects it lists are not the same ones.
+    def _listing(
+        ctx: RenderContext, output: Output, head: str, shown: Sequence[object], make: Callable[[], str], sources: Callable[[], str]
+    ) -> dict[str, str]:
+        """A listing page's view fingerprint, made again only when what it lists may have changed.
 
-        Entries, featured links and issues are immutable while a long-running caller keeps them
-        (an edited issue comes back as new objects), so identity is enough; hashing every
-        section page's entries took most of an edit's rebuild in the preview.
+        Two shortcuts, because hashing every section page's entries took most of an
+        edit's rebuild. In a long-running caller, entries, featured links and issues are
+        immutable and an edited issue comes back as new objects, so the same objects
+        mean the same view. Across processes, the view is a function of the sources
+        of the issues listed (settings are in the global fingerprint), so when the
+        page lists the same entries of the same sources as last time, the previous
+        build's fingerprint still holds (kept under ``memo:sources``).
         """
         kept = ctx.kept.setdefault("listing_fingerprints", {})
         held = kept.get(output.path)
         ids = tuple(map(id, shown))
         if held is not None and held[0] == head and held[1] == ids:
             return held[3]
-        made = make()
+        listed = digest(head, sources())
+        before = ctx.previous.get(output.path) or {}
+        view = before.get("view:entries") if before.get("memo:sources") == listed else None
+        made = {"view:entries": view if view is not None else make(), "memo:sources": listed}
         kept[output.path] = (head, ids, tuple(shown), made)  # holding the objects: their ids stay theirs
         return made
 

@@ -22,7 +22,7 @@ from ..content.archive import FeaturedLink, KindEntry
 from ..model import Issue, Item, Page
 from .paths import Pagination
 
-__all__ = ["Views", "source_key", "pages_nav", "pagination"]
+__all__ = ["Views", "source_key", "pages_nav", "pagination", "entry_sources", "featured_sources", "card_sources"]
 
 
 def source_key(doc: Issue | Page) -> tuple[str, str]:
@@ -37,6 +37,26 @@ def pages_nav(pages: Iterable[Page]) -> str:
 
 def pagination(page: Pagination[object]) -> str:
     return f"{page.number}/{page.count}@{page.base}"
+
+
+def _source(issue: Issue) -> str:
+    # The path too: a renamed file with the same bytes may have another slug.
+    return f"{issue.source_path}\x1e{issue.source_hash}"
+
+
+def entry_sources(entries: Iterable[KindEntry]) -> str:
+    """Which items a section page lists, named by their issue's source and anchor (cheap to make)."""
+    return "\x1d".join(f"{_source(e.issue)}#{e.item.anchor}" for e in entries)
+
+
+def featured_sources(links: Iterable[FeaturedLink]) -> str:
+    """Which links a link-index page lists, with the sources of every issue that featured each."""
+    return "\x1d".join(f"{f.key}\x1e" + " ".join(f"{_source(issue)}#{anchor}" for issue, anchor in f.refs) for f in links)
+
+
+def card_sources(issues: Iterable[Issue]) -> str:
+    """Which issues a list page shows as cards, by source."""
+    return " ".join(map(_source, issues))
 
 
 class Views:
