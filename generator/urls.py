@@ -13,7 +13,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["normalize_url", "host_of", "slugify", "TRACKING_PARAMS", "is_tracking_param", "unique_slug"]
+__all__ = ["normalize_url", "host_of", "key_and_host", "slugify", "TRACKING_PARAMS", "is_tracking_param", "unique_slug"]
 
 # Exact names; any parameter starting with "utm_" is tracking too.
 TRACKING_PARAMS = frozenset(
@@ -93,6 +93,19 @@ def normalize_url(url: str, *, base: str | None = None) -> str:
     query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
     query = urlencode(sorted(query_pairs), doseq=True)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def key_and_host(url: str) -> tuple[str, str]:
+    """``(normalize_url(url), host_of(url))``, the URL matched once when it is already in normal form.
+
+    The issue reader asks both of every link it finds.
+    """
+    stripped = url.strip()
+    simple = _already_normal(stripped)
+    if simple is not None:
+        host, path = simple.group(2, 3)
+        return (stripped if path else stripped + "/"), host
+    return normalize_url(url), host_of(url)
 
 
 def host_of(url: str) -> str:

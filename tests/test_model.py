@@ -43,3 +43,39 @@ def test_same_title_as_reading_every_word() -> None:
         html = "".join(rng.choice(pieces) + rng.choice([" ", "", "\n"]) for _ in range(rng.randint(0, 90)))
         item = _item(html, links=(link,))
         assert item.display_title == _title_from_all_words(item), repr(html)
+
+
+def test_quick_constructors_make_the_classes_own_values() -> None:
+    """new_link, new_item and new_pos skip the class call; the values must be the same, every field set."""
+    import dataclasses
+    import inspect
+    import pickle
+
+    from generator.errors import new_pos
+    from generator.model import ItemGroup, Section, new_group, new_item, new_link, new_section
+
+    pos = new_pos("content/issues/1.md", 7)
+    assert pos == SourcePos("content/issues/1.md", 7) and hash(pos) == hash(SourcePos("content/issues/1.md", 7))
+    link = new_link("https://e.example/a", "https://e.example/a", "A", "e.example", False, pos)
+    expected_link = Link(url="https://e.example/a", key="https://e.example/a", text="A", host="e.example", inline=False, pos=pos)
+    assert link == expected_link and hash(link) == hash(expected_link) and link.labels == ()
+    item = new_item("a", "T", "c", Html("<p>c</p>"), (link,), "news", "news", True, pos)
+    expected_item = Item(anchor="a", title="T", commentary="c", commentary_html=Html("<p>c</p>"), links=(link,),
+                         section="news", kind="news", sponsored=True, pos=pos)
+    assert item == expected_item and hash(item) == hash(expected_item)
+    assert item.display_title == "T"
+    group = new_group("paragraphs", (item,))
+    assert group == ItemGroup(style="paragraphs", items=(item,))
+    section = new_section("news", "News", "news", 1, (link,), (group,), (), pos)
+    expected_section = Section(kind="news", title="News", slug="news", level=1, heading_links=(link,), blocks=(group,),
+                               subsections=(), pos=pos)
+    assert section == expected_section and hash(section) == hash(expected_section) and section.items == (item,)
+    makers = ((link, Link, new_link), (item, Item, new_item), (pos, SourcePos, new_pos), (group, ItemGroup, new_group),
+              (section, Section, new_section))
+    for made, cls, maker in makers:
+        for f in dataclasses.fields(cls):
+            getattr(made, f.name)  # an unset slot would raise AttributeError
+        # A field added to the class must be added to its quick constructor too.
+        wanted = {f.name for f in dataclasses.fields(cls) if f.init and f.name != "labels"}
+        assert set(inspect.signature(maker).parameters) == wanted, maker.__name__
+        assert pickle.loads(pickle.dumps(made)) == made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.urls import host_of, normalize_url, slugify, unique_slug
+from generator.urls import host_of, key_and_host, normalize_url, slugify, unique_slug
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,18 @@ def test_normalize_url(url, key):
 
 def test_relative_urls_resolve_against_a_base():
     assert normalize_url("../b?utm_medium=m", base="https://e.example/x/a/") == "https://e.example/x/b"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a/b", "https://example.com", " https://example.com/x ", "http://a.example/index.html",
+        "HTTPS://Example.COM:443/a/b?utm_source=x&b=2&a=1#frag", "https://bücher.example/", "mailto:Someone@Example.com",
+        "ftp://files.example/x", "relative/path", "", "https://[::1/", "https://example.com/a b",
+    ],
+)
+def test_key_and_host_is_normalize_url_and_host_of_at_once(url):
+    assert key_and_host(url) == (normalize_url(url), host_of(url))
 
 
 def test_host_of():
@@ -57,6 +69,7 @@ def test_the_fast_path_agrees_with_full_normalisation_on_every_twir_link(twir_is
             slow_key = _slow(urls.normalize_url, url)
             assert urls.normalize_url(url) == slow_key, url
             assert urls.host_of(url) == _slow(urls.host_of, url), url
+            assert urls.key_and_host(url) == (slow_key, _slow(urls.host_of, url)), url
     assert seen > 30_000
 
 

@@ -25,18 +25,17 @@ The grouping rules (documented for editors in docs/content.md):
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import html as htmllib
 import re
 from dataclasses import dataclass, field
-from itertools import islice
+from functools import lru_cache
 from typing import Any
 
 from ..config import SectionKind
-from ..errors import ContentError, Problem, SourcePos, decode_text
-from ..model import Html, Issue, Item, ItemGroup, Link, Prose, Section
-from ..urls import host_of, normalize_url, slugify, unique_slug
+from ..errors import ContentError, Problem, SourcePos, decode_text, new_pos
+from ..model import Html, Issue, Link, Prose, Section, new_group, new_item, new_link, new_section
+from ..urls import key_and_host, slugify, unique_slug
 from .frontmatter import HeaderError, split_header
 from .items import (
     BLOCK_NAMES,
@@ -64,6 +63,7 @@ _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _COMMENT_ONLY = re.compile(r"^\s*(?:<!--.*?-->\s*)+$", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
+_FIRST_WORDS = re.compile(r"[A-Za-z0-9]+(?:[^A-Za-z0-9]+[A-Za-z0-9]+){0,7}")  # up to 8 whole words and what is between
 _LOWER_WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -134,6 +134,9 @@ def _first_sentence_of(sections: tuple[Section, ...]) -> str:
 # ---------------------------------------------------------------- body
 
 
+# The drafts are made positionally: binding keywords cost a dataclass call more than its work.
+
+
 @dataclass(slots=True)
 class _ItemDraft:
     title: str | None
@@ -176,9 +179,11 @@ class _SectionDraft:
     subsections: list["_SectionDraft"] = field(default_factory=list)
     pending: list[_Para] = field(default_factory=list)
     trailing_ok: bool = False  # the last block is a paragraph item that may take trailing paragraphs
+    slug: str = ""  # given once every section of the issue is known
 
 
 _HEADINGS = ("heading", "lheading")
+_SPONSOR_LABELS = frozenset({"sponsor", "sponsored", "ad"})
 _LISTS = ("bullet_list", "ordered_list")
 
 
@@ -190,6 +195,7 @@ class _BodyReader:
         self.lines = body.split("\n")
         self.offset = body_line  # file line of body line 0
         self.kinds = kinds
+        self.keywords = _keyword_table(tuple(kinds.items()))
         self.problems = problems
         self.summary = ""
         self.doc: Document = parse(body)
@@ -200,7 +206,7 @@ class _BodyReader:
         return self.doc.line(node.start) + self.offset
 
     def _pos(self, node: Node) -> SourcePos:
-        return SourcePos(self.path, self._line(node))
+        return new_pos(self.path, self._line(node))
 
     def _source(self, node: Node) -> list[str]:
         first, end = self.doc.lines(node)
@@ -232,10 +238,10 @@ class _BodyReader:
         outro: list[Any] = []
         self._split_outro(roots, outro)
         taken: set[str] = set()
+        for root in roots:  # sections first, so their slugs win over item anchors in the page's id space
+            self._name_section(root, taken)
         sections = tuple(self._freeze_section(s, taken) for s in roots)
-        item_taken = set(taken)
-        sections = tuple(self._freeze_items(s, item_taken) for s in sections)
-        frozen_outro = tuple(self._freeze_block(b, "outro", "sponsor", item_taken) for b in outro)
+        frozen_outro = tuple(self._freeze_block(b, "outro", "sponsor", taken) for b in outro)
         return intro, sections, frozen_outro
 
     def _new_section(self, block: Node, level: int, parent: _SectionDraft | None) -> _SectionDraft:
@@ -250,23 +256,11 @@ class _BodyReader:
                 self.problems.append(Problem(self._pos(block), f"section kind '{kind}' is not in the config (known: {known})"))
                 kind = GENERAL_KIND
         if kind is None:
-            kind = self._kind_for(title) or (parent.kind if parent else GENERAL_KIND)
+            kind = _kind_for(self.keywords, title) or (parent.kind if parent else GENERAL_KIND)
         depth = parent.level + 1 if parent else 1
         links = self._links_from_inline(block.children, self._line(block))
-        return _SectionDraft(
-            kind=kind, title=title or "Untitled", level=depth, heading_level=level, pos=self._pos(block), heading_links=links
-        )
-
-    def _kind_for(self, title: str) -> str | None:
-        words = _LOWER_WORDS.findall(title.lower())
-        word_set = set(words)
-        spaced = f" {' '.join(words)} "
-        for kind, spec in self.kinds.items():
-            for keyword in spec.keywords:
-                key = keyword.lower().strip()
-                if (" " in key and f" {key} " in spaced) or key in word_set:
-                    return kind
-        return None
+        # kind, title, level, heading_level, pos, heading_links (positional: keywords cost more than the rest)
+        return _SectionDraft(kind, title or "Untitled", depth, level, self._pos(block), links)
 
     # -- blocks inside a section
 
@@ -322,10 +316,12 @@ class _BodyReader:
             section.blocks.append(("group", style, [item]))
 
     def _paragraph(self, block: Node) -> _Para | None:
-        source = self._source(block)
-        if _DECORATION.match("\n".join(source)):
+        first, end = self.doc.lines(block)
+        source = self.lines[first:end]
+        # A letter or digit cannot start a decoration line: most paragraphs are not joined to be sure.
+        if not (source and source[0][:1].isalnum()) and _DECORATION.match("\n".join(source)):
             return None
-        line = self._line(block)
+        line = first + self.offset
         rows = split_rows(block.children)
         cut = len(rows)
         while cut > 0 and is_link_row(rows[cut - 1]):
@@ -338,14 +334,14 @@ class _BodyReader:
         commentary = strip_trailing_breaks(commentary)
         links_own: list[Link] = []
         for i in range(cut, len(rows)):
-            links_own.extend(self._links_from_inline(rows[i], line + i, inline=False))
+            self._walk_inline(rows[i], line + i, False, links_own)
         return _Para(
-            node=block,
-            line=line,
-            source=source[:cut] if cut < len(rows) else source,
-            commentary=commentary,
-            links_inline=self._links_from_inline(commentary, line),
-            links_own_line=links_own,
+            block,
+            line,
+            source[:cut] if cut < len(rows) else source,
+            commentary,
+            self._links_from_inline(commentary, line),  # links_inline
+            links_own,  # links_own_line
         )
 
     def _paragraph_item(self, lead: list[_Para], para: _Para) -> _ItemDraft:
@@ -370,7 +366,7 @@ class _BodyReader:
         links.extend(para.links_inline)
         links.extend(para.links_own_line)
         first = lead[0] if lead else para
-        return _ItemDraft(title=title, commentary_md=md, html=html, links=links, pos=SourcePos(self.path, first.line), style="paragraphs")
+        return _ItemDraft(title, md, html, links, new_pos(self.path, first.line), "paragraphs")
 
     def _list(self, section: _SectionDraft, block: Node) -> None:
         drafts: list[_ItemDraft] = []
@@ -387,12 +383,12 @@ class _BodyReader:
             any_links = any_links or bool(links)
             drafts.append(
                 _ItemDraft(
-                    title=title,
-                    commentary_md=dedent_item(self._source(item)),
-                    html=[render_item_body(item, loose).strip()],
-                    links=links,
-                    pos=SourcePos(self.path, line),
-                    style=style,
+                    title,
+                    dedent_item(self._source(item)),  # commentary_md
+                    [render_item_body(item, loose).strip()],  # html
+                    links,
+                    new_pos(self.path, line),
+                    style,
                 )
             )
         if not any_links:
@@ -435,21 +431,17 @@ class _BodyReader:
     def _walk_inline(self, seq: list[Node], line: int, inline: bool, links: list[Link]) -> int:
         """Collect the links of ``seq``, written from ``line`` on; returns the line after it."""
         for node in seq:
-            if node.name in BREAKS:
+            name = node.name
+            if name in BREAKS:
                 line += 1
-            elif node.name in LINK_NODES:
+            elif name in LINK_NODES:
                 href = str(node.meta.get("url", ""))
-                links.append(
-                    Link(
-                        url=href,
-                        key=normalize_url(href),
-                        text=" ".join(plain_text(node.children).split()),
-                        host=host_of(href),
-                        inline=inline,
-                        pos=SourcePos(self.path, line),
-                    )
-                )
-                line += sum(1 for c in node.children if c.name in BREAKS)
+                key, host = key_and_host(href)
+                text = " ".join(plain_text(node.children).split())
+                links.append(new_link(href, key, text, host, inline, new_pos(self.path, line)))
+                for child in node.children:  # a loop, not sum() over a generator: this runs for every link
+                    if child.name in BREAKS:
+                        line += 1
             elif node.children:
                 line = self._walk_inline(node.children, line, inline, links)
         return line
@@ -497,8 +489,9 @@ class _BodyReader:
             return
         group = last.blocks[-1][2]
         tail = group[-1]
-        signature = _item_signature(tail)
-        if any(_item_signature(s) == signature for s in sponsor_items):
+        keys = _link_keys(tail)
+        # The links first: comparing them is cheap, and they differ for all but a repeat.
+        if any(_link_keys(s) == keys and _item_signature(s) == _item_signature(tail) for s in sponsor_items):
             group.pop()
             if not group:
                 last.blocks.pop()
@@ -506,26 +499,29 @@ class _BodyReader:
 
     # -- freezing
 
-    def _freeze_section(self, draft: _SectionDraft, taken: set[str]) -> Section:
-        """Sections first, so their slugs win over item anchors in the page's id space."""
-        slug = unique_slug(slugify(draft.title), taken, fallback="section")
-        subs = tuple(self._freeze_section(s, taken) for s in draft.subsections)
-        return Section(
-            kind=draft.kind,
-            title=draft.title,
-            slug=slug,
-            level=draft.level,
-            heading_links=tuple(draft.heading_links),
-            blocks=tuple(draft.blocks),  # items frozen in _freeze_items
-            subsections=subs,
-            pos=draft.pos,
-        )
+    def _name_section(self, draft: _SectionDraft, taken: set[str]) -> None:
+        """Give the section and its sub-sections, depth first, their slugs."""
+        draft.slug = unique_slug(slugify(draft.title), taken, fallback="section")
+        for sub in draft.subsections:
+            self._name_section(sub, taken)
 
-    def _freeze_items(self, section: Section, taken: set[str], top: str | None = None) -> Section:
-        top_slug = top or section.slug
-        blocks = tuple(self._freeze_block(b, top_slug, section.kind, taken) for b in section.blocks)
-        subs = tuple(self._freeze_items(s, taken, top_slug) for s in section.subsections)
-        return dataclasses.replace(section, blocks=blocks, subsections=subs)
+    def _freeze_section(self, draft: _SectionDraft, taken: set[str], top: str | None = None) -> Section:
+        """The section with its items, which take their anchors from ``taken`` in reading order.
+
+        ``top`` is the slug of the top-level section the items belong to.
+        """
+        top_slug = top or draft.slug
+        blocks = tuple(self._freeze_block(b, top_slug, draft.kind, taken) for b in draft.blocks)
+        return new_section(
+            draft.kind,
+            draft.title,
+            draft.slug,
+            draft.level,
+            tuple(draft.heading_links),
+            blocks,
+            tuple(self._freeze_section(s, taken, top_slug) for s in draft.subsections),
+            draft.pos,
+        )
 
     def _freeze_block(self, block: Any, section_slug: str, kind: str, taken: set[str]) -> Any:
         if isinstance(block, Prose):
@@ -533,40 +529,68 @@ class _BodyReader:
         _, style, drafts = block
         items = []
         for d in drafts:
-            labels = {label.lower() for link in d.links for label in link.labels}
-            sponsored = kind == "sponsor" or bool(labels & {"sponsor", "sponsored", "ad"})
+            sponsored = kind == "sponsor" or any(label.lower() in _SPONSOR_LABELS for link in d.links for label in link.labels)
             items.append(
-                Item(
-                    anchor=unique_slug(_anchor_base(d), taken),
-                    title=d.title,
-                    commentary="\n".join(d.commentary_md).strip(),
-                    commentary_html=Html("\n".join(h for h in d.html if h)),
-                    links=tuple(d.links),
-                    section=section_slug,
-                    kind=kind,
-                    sponsored=sponsored,
-                    pos=d.pos,
+                new_item(
+                    unique_slug(_anchor_base(d), taken),  # anchor
+                    d.title,
+                    "\n".join(d.commentary_md).strip(),  # commentary
+                    Html("\n".join(filter(None, d.html))),  # commentary_html
+                    tuple(d.links),
+                    section_slug,
+                    kind,
+                    sponsored,
+                    d.pos,
                 )
             )
-        return ItemGroup(style=style, items=tuple(items))
+        return new_group(style, tuple(items))
 
 
 # ---------------------------------------------------------------- tree helpers
 
+_KeywordTable = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@lru_cache(maxsize=16)
+def _keyword_table(section_kinds: tuple[tuple[str, SectionKind], ...]) -> _KeywordTable:
+    """Each kind with its keywords as headings are matched against them: lower case, trimmed."""
+    return tuple((kind, tuple(keyword.lower().strip() for keyword in spec.keywords)) for kind, spec in section_kinds)
+
+
+@lru_cache(maxsize=4096)  # an archive's headings repeat from issue to issue
+def _kind_for(keywords: _KeywordTable, title: str) -> str | None:
+    """The first kind one of whose keywords is a word (or, for a phrase, words) of the heading."""
+    words = _LOWER_WORDS.findall(title.lower())
+    word_set = set(words)
+    spaced = f" {' '.join(words)} "
+    for kind, keys in keywords:
+        for key in keys:
+            if (" " in key and f" {key} " in spaced) or key in word_set:
+                return kind
+    return None
+
+
+def _link_keys(item: _ItemDraft) -> tuple[str, ...]:
+    return tuple(link.key for link in item.links)
+
+
 def _item_signature(item: _ItemDraft) -> tuple[tuple[str, ...], str]:
     text = " ".join(_TAG.sub(" ", " ".join(item.html)).split())
     title = item.title or ""
-    return tuple(link.key for link in item.links), f"{title} {text}".strip()
+    return _link_keys(item), f"{title} {text}".strip()
 
 
 def _anchor_base(item: _ItemDraft) -> str:
     if item.title:
         return slugify(item.title, max_length=50)
     text = htmllib.unescape(_TAG.sub(" ", " ".join(item.html)))
-    # Only the first 8 words: finding every word of the commentary took 3 % of a cold build.
-    words = [m.group() for m in islice(_WORDS.finditer(text), 8)]
-    if words:
-        return slugify(" ".join(words), max_length=50)
+    # Only the first 8 words, found by one search: finding every word of the commentary took 3 %
+    # of a cold build, and taking 8 from an iterator of matches still took 2 % of reading an issue.
+    head = _FIRST_WORDS.search(text)
+    if head:
+        words = head.group()
+        # Between ASCII words, slugify finds the same words itself; other characters it might fold into letters.
+        return slugify(words if words.isascii() else " ".join(_WORDS.findall(words)), max_length=50)
     if item.links:
         return slugify(item.links[0].host or item.links[0].text, max_length=50)
     return "item"

@@ -78,21 +78,31 @@ def is_link_row(row: list[Node]) -> bool:
     """True when a line holds exactly one link and nothing else but <br> and spaces."""
     links = 0
     for node in row:
-        if node.name in LINK_NODES:
+        name = node.name
+        if name in LINK_NODES:
             links += 1
-        elif node.name == "html_inline" and _BR.match(node.content.strip()):
+        elif name == "html_inline" and _is_br(node.content):
             continue
-        elif node.name in ("text", "text_special") and not node.content.strip():
+        elif name in ("text", "text_special") and not node.content.strip():
             continue
         else:
             return False
     return links == 1
 
 
+_BR_SPELLINGS = frozenset({"<br>", "<br/>", "<br />", "<BR>"})
+
+
+def _is_br(html: str) -> bool:
+    """``<br>`` in any spelling; the usual ones are known without the pattern."""
+    html = html.strip()
+    return html in _BR_SPELLINGS or _BR.match(html) is not None
+
+
 def strip_trailing_breaks(children: list[Node]) -> list[Node]:
     while children and (
         children[-1].name in BREAKS
-        or (children[-1].name == "html_inline" and _BR.match(children[-1].content.strip()))
+        or (children[-1].name == "html_inline" and _is_br(children[-1].content))
         or (children[-1].name in ("text", "text_special") and not children[-1].content.strip())
     ):
         children = children[:-1]

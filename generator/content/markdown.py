@@ -23,19 +23,18 @@ Choices:
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from markdown_it_pyrs import MarkdownIt
 
 __all__ = ["Node", "Document", "parse", "render", "render_inline", "plain_text", "LINK_NODES"]
 
 LINK_NODES = frozenset({"link", "linkify", "autolink"})
+_NEWLINE = re.compile(b"\n")
 _EMAIL = re.compile(r"(?<![\w.+\-/@])([A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})(?![\w@\-])")
 
 
@@ -48,10 +47,9 @@ class Node:
     end: int
     meta: dict[str, Any] = field(default_factory=dict)
     children: list["Node"] = field(default_factory=list)
-
-    @property
-    def content(self) -> str:
-        return str(self.meta.get("content", ""))
+    # meta["content"] (text, code, raw HTML) as a field of its own: the reader asks for it some
+    # hundred times per issue, and a property reading the dict cost 2 % of reading one.
+    content: str = ""
 
 
 @dataclass(slots=True)
@@ -60,11 +58,23 @@ class Document:
 
     root: Node
     source: bytes
-    _newlines: list[int]
+    # The last offset looked up and its line. The reader asks in reading order, so counting
+    # the newlines from there scans a document about once; a table of every newline's offset
+    # cost more to make than all the lookups in it.
+    _mark: int = 0
+    _mark_line: int = 0
 
     def line(self, offset: int) -> int:
         """0-based line of a byte offset."""
-        return bisect.bisect_right(self._newlines, offset - 1) if offset > 0 else 0
+        if offset <= 0:
+            return 0
+        mark = self._mark
+        if offset >= mark:
+            line = self._mark_line + self.source.count(b"\n", mark, offset)
+        else:
+            line = self._mark_line - self.source.count(b"\n", offset, mark)
+        self._mark, self._mark_line = offset, line
+        return line
 
     def lines(self, node: Node) -> tuple[int, int]:
         """0-based [first, last + 1) line range a node spans."""
@@ -84,31 +94,31 @@ def _engine() -> MarkdownIt:
 def parse(text: str) -> Document:
     """Parse Markdown text into a :class:`Document`."""
     source = text.encode("utf-8")
-    newlines = [m.start() for m in re.finditer(b"\n", source)]
     try:
-        with _quiet_stderr():  # a panic is recovered from below; Rust would still print it, with a backtrace
-            tree = _engine().tree(text)
-        root = _convert(tree)
+        root = _convert(_tree_quietly(text), False)  # links e-mail addresses as it goes
     except BaseException as exc:  # pyo3 reports a Rust panic as PanicException (a BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        root = _from_python_parser(text, source, newlines)
-    _link_addresses(root, inside_link=False)
-    return Document(root, source, newlines)
+        root = _from_python_parser(text, source)
+        _link_addresses(root, inside_link=False)
+    return Document(root, source)
 
 
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (Rust writes panics there directly)."""
+def _tree_quietly(text: str) -> Any:
+    """The compiled parser's tree, file descriptor 2 sent to /dev/null meanwhile.
+
+    A panic is recovered from by the caller, but Rust would still print it, with a
+    backtrace, straight to the descriptor. (A plain function: the generator of a
+    context manager cost more than the parser's work on a short issue.)
+    """
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all
-        yield
-        return
+        return _engine().tree(text)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        yield
+        return _engine().tree(text)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -128,11 +138,11 @@ def _python_engine() -> Any:
 _PY_NAMES = {"tr": "trow", "th": "tcell", "td": "tcell", "s": "strikethrough"}
 
 
-def _from_python_parser(text: str, source: bytes, newlines: list[int]) -> Node:
+def _from_python_parser(text: str, source: bytes) -> Node:
     """Parse with markdown-it-py and convert its tree to the same Node shape."""
     from markdown_it.tree import SyntaxTreeNode
 
-    line_starts = [0] + [n + 1 for n in newlines]
+    line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
     def offset(line: int) -> int:
         return line_starts[line] if line < len(line_starts) else len(source)
@@ -177,7 +187,7 @@ def _from_python_parser(text: str, source: bytes, newlines: list[int]) -> Node:
             meta["alignments"] = [_alignment(cell.attrs.get("style", "")) for cell in header_cells]
         children_tight = child_tight if kind in ("bullet_list", "ordered_list") else (tight if kind == "list_item" else False)
         children = [n for child in node.children for n in convert(child, span, children_tight)]
-        return [Node(name, span[0], span[1], meta, children)]
+        return [Node(name, span[0], span[1], meta, children, str(meta.get("content", "")))]
 
     tree = SyntaxTreeNode(_python_engine().parse(text))
     (root,) = convert(tree, (0, len(source)), False)
@@ -198,11 +208,44 @@ def _alignment(style: str) -> str:
     return m.group(1) if m else "none"
 
 
-def _convert(node: Any) -> Node:
-    # Each attribute of a compiled node is built anew on access (meta is a fresh dict): read each once.
-    span = node.srcmap or (0, 0)
-    children = node.children
-    return Node(node.name, span[0], span[1], node.meta, [_convert(c) for c in children] if children else [])
+# Reading an attribute of a compiled node costs about a microsecond (it is built anew on each
+# access), and the tree of an issue has over a hundred nodes: converting it cost as much as parsing.
+# So each attribute is read once, and not at all where the node type tells the answer: these types
+# are leaves, and these carry no details (markdown-it's node types for them have no fields).
+_LEAVES = frozenset({"text", "text_special", "softbreak", "hardbreak", "html_inline"})
+_NO_META = frozenset({"root", "paragraph", "list_item", "blockquote", "softbreak", "hardbreak", "thead", "tbody", "trow", "tcell"})
+# Text inside these is never scanned for e-mail addresses.
+_NO_ADDRESSES = LINK_NODES | {"code_inline", "code_block", "fence", "html_inline"}
+
+
+def _convert(node: Any, inside: bool) -> Node:
+    """The compiled parser's node as a :class:`Node`, e-mail addresses in its text made links.
+
+    ``inside`` tells that an ancestor is a link or code, where addresses stay text. Linking
+    here rather than in a second walk over the tree (as for the Python parser's trees) saves
+    that walk; leaves, two thirds of the nodes, are converted in their parent's loop.
+    """
+    name = node.name
+    start, end = node.srcmap or (0, 0)
+    meta = {} if name in _NO_META else node.meta
+    children = None if name in _LEAVES else node.children
+    if not children:
+        return Node(name, start, end, meta, [], meta.get("content", ""))
+    inside = inside or name in _NO_ADDRESSES
+    converted: list[Node] = []
+    for child in children:
+        child_name = child.name
+        if child_name not in _LEAVES:
+            converted.append(_convert(child, inside))
+            continue
+        child_start, child_end = child.srcmap or (0, 0)
+        child_meta = {} if child_name in _NO_META else child.meta
+        leaf = Node(child_name, child_start, child_end, child_meta, [], child_meta.get("content", ""))
+        if child_name == "text" and not inside and "@" in leaf.content:
+            converted.extend(_split_addresses(leaf))
+        else:
+            converted.append(leaf)
+    return Node(name, start, end, meta, converted, meta.get("content", ""))
 
 
 def _link_addresses(node: Node, *, inside_link: bool) -> None:
@@ -225,22 +268,27 @@ def _link_addresses(node: Node, *, inside_link: bool) -> None:
         node.children = new_children
 
 
+def _text_node(at: Node, text: str) -> Node:
+    """A text node holding ``text``, at the place of ``at``."""
+    return Node("text", at.start, at.end, {"content": text}, [], text)
+
+
 def _split_addresses(text_node: Node) -> list[Node]:
     content = text_node.content
     out: list[Node] = []
     last = 0
     for match in _EMAIL.finditer(content):
         if match.start() > last:
-            out.append(Node("text", text_node.start, text_node.end, {"content": content[last : match.start()]}))
+            out.append(_text_node(text_node, content[last : match.start()]))
         address = match.group(1)
         out.append(
-            Node("linkify", text_node.start, text_node.end, {"url": f"mailto:{address}"}, [Node("text", text_node.start, text_node.end, {"content": address})])
+            Node("linkify", text_node.start, text_node.end, {"url": f"mailto:{address}"}, [_text_node(text_node, address)])
         )
         last = match.end()
     if not out:
         return [text_node]
     if last < len(content):
-        out.append(Node("text", text_node.start, text_node.end, {"content": content[last:]}))
+        out.append(_text_node(text_node, content[last:]))
     return out
 
 
@@ -261,6 +309,8 @@ def render(nodes: Node | Iterable[Node]) -> str:
 
 def render_inline(nodes: Sequence[Node]) -> str:
     """HTML for inline nodes (the children of a paragraph or heading)."""
+    if len(nodes) == 1 and nodes[0].name in ("text", "text_special"):  # a commentary without markup
+        return _escape(nodes[0].content)
     out: list[str] = []
     for node in nodes:
         _inline(node, out)
@@ -412,6 +462,8 @@ def _inline(node: Node, out: list[str]) -> None:
 
 def plain_text(nodes: Sequence[Node]) -> str:
     """The visible text of inline nodes, markup removed, line breaks as spaces."""
+    if len(nodes) == 1 and nodes[0].name in ("text", "text_special"):  # most link texts and headings
+        return nodes[0].content
     parts: list[str] = []
     for node in nodes:
         if node.name in ("text", "text_special"):

@@ -62,7 +62,10 @@ def read_meta(path: str, header: Header, timezone: str, problems: list[Problem])
     if title is None or not str(title).strip():
         bad("title", "missing 'title' in the header")
         title = ""
-    title = " ".join(_MD_ESCAPE.sub(r"\1", str(title)).split())
+    title = str(title)
+    if "\\" in title:  # a Markdown escape such as \# (the pattern needs one, and costs more than looking)
+        title = _MD_ESCAPE.sub(r"\1", title)
+    title = " ".join(title.split())
     when: datetime | None = None
     if "date" not in meta or meta["date"] in (None, ""):
         bad("date", "missing 'date' in the header")
@@ -81,7 +84,7 @@ def read_meta(path: str, header: Header, timezone: str, problems: list[Problem])
         else:
             bad("number", f"'number' must be a positive whole number, not {raw_number!r}")
     else:
-        number = _number_from(title, PurePosixPath(path).stem)
+        number = _number_from(title, path)
     draft = meta.get("draft", False)
     if isinstance(meta.get("status"), str) and meta["status"].strip().lower() == "draft":
         draft = True
@@ -127,11 +130,11 @@ def parse_date(value: Any, zone: ZoneInfo) -> datetime:
     return result
 
 
-def _number_from(title: str, stem: str) -> int | None:
+def _number_from(title: str, path: str) -> int | None:
     m = _NUMBER_IN_TITLE.search(title)
     if m:
         return int(next(g for g in m.groups() if g))
-    m = _NUMBER_IN_NAME.match(stem)
+    m = _NUMBER_IN_NAME.match(PurePosixPath(path).stem)  # only now: making a path costs more than the search
     if m:
         return int(m.group(1)) or None
     return None

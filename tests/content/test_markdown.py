@@ -7,7 +7,17 @@ import re
 import pytest
 
 from generator.content.frontmatter import split_header
-from generator.content.markdown import _engine, _from_python_parser, _python_engine, parse, plain_text, render
+from generator.content.markdown import (
+    Node,
+    _convert,
+    _engine,
+    _from_python_parser,
+    _link_addresses,
+    _python_engine,
+    parse,
+    plain_text,
+    render,
+)
 
 from ..conftest import TWIR
 
@@ -21,7 +31,7 @@ def _twir_bodies() -> list[tuple[str, str]]:
 
 def _python_tree_html(body: str) -> str:
     source = body.encode()
-    return render(_from_python_parser(body, source, [m.start() for m in re.finditer(b"\n", source)]))
+    return render(_from_python_parser(body, source))
 
 
 def test_renderer_matches_markdown_it_on_every_twir_issue():
@@ -41,9 +51,39 @@ def test_renderer_matches_markdown_it_on_every_twir_issue():
     assert 0 < len(fallbacks) < 30, "a handful of files exercise the fallback path"
 
 
+def _shape(node: Node) -> tuple:
+    """Everything a node holds, its children's too, for comparing trees."""
+    assert node.content == str(node.meta.get("content", "")), node.name  # the field is the dict's value
+    return node.name, node.start, node.end, node.meta, node.content, [_shape(child) for child in node.children]
+
+
+def _convert_reading_everything(node) -> Node:  # noqa: ANN001 (a compiled parser's node)
+    """The conversion without shortcuts: every attribute of every node read."""
+    start, end = node.srcmap or (0, 0)
+    meta = node.meta
+    return Node(node.name, start, end, meta, [_convert_reading_everything(c) for c in node.children], str(meta.get("content", "")))
+
+
+def test_conversion_shortcuts_lose_nothing_on_any_twir_issue():
+    """Leaves' children and some types' details are not read, and addresses are linked during the walk:
+    the tree must be the one a full conversion followed by a separate address walk gives."""
+    compared = 0
+    for name, body in _twir_bodies():
+        try:
+            tree = _engine().tree(body)
+        except BaseException:  # the compiled parser panics on this file (see below)
+            continue
+        full = _convert_reading_everything(tree)
+        _link_addresses(full, inside_link=False)
+        assert _shape(_convert(tree, False)) == _shape(full), name
+        compared += 1
+    assert compared > 600
+
+
 def test_python_parser_path_renders_the_same_html():
     bodies = _twir_bodies()
     for name, body in bodies[::25]:
+        _shape(_from_python_parser(body, body.encode()))  # content fields agree with the details there too
         assert _MAIL_LINK.sub(r"\1", _python_tree_html(body)) == _MAIL_LINK.sub(r"\1", _python_engine().render(body)), name
 
 
@@ -88,5 +128,4 @@ def test_a_parser_panic_is_recovered_silently(tmp_path):
     assert result.returncode == 0 and int(result.stdout) > 1000
     assert result.stderr == "stderr works\n"
     with pytest.raises(BaseException):  # the file really does make the compiled parser panic
-        with __import__("generator.content.markdown", fromlist=["_quiet_stderr"])._quiet_stderr():
-            _engine().tree(split_header(panicking.read_text(), "x").body)
+        __import__("generator.content.markdown", fromlist=["_tree_quietly"])._tree_quietly(split_header(panicking.read_text(), "x").body)
