@@ -80,7 +80,7 @@ def _check(lines: list[str]) -> bool:
 @pytest.mark.parametrize("value", TRICKY_VALUES)
 def test_each_tricky_value_reads_as_yaml_reads_it(value: str) -> None:
     _check([f"key: {value}"])
-    _check([f"title: x", f"key: {value}", "other: 1"])
+    _check(["title: x", f"key: {value}", "other: 1"])
     _check([f"key:{value}"])
 
 
