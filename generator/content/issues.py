@@ -132,13 +132,15 @@ def _first_sentence_of(sections: tuple[Section, ...]) -> str:
 
 
 # ---------------------------------------------------------------- body
-
-
-# The drafts are made positionally: binding keywords cost a dataclass call more than its work.
+#
+# The drafts below are made with positional arguments: binding keywords cost a dataclass
+# call more than the rest of its work, and the reader makes several per item.
 
 
 @dataclass(slots=True)
 class _ItemDraft:
+    """An item while its section is read: its Markdown and HTML may still grow."""
+
     title: str | None
     commentary_md: list[str]
     html: list[str]
