@@ -504,8 +504,11 @@ def _build(
     ctx.previous = {path: record.deps for path, record in previous.items()}
     # In place only where no search index needs the whole staged tree, and over a site this state describes.
     in_place = options.in_place and bool(previous) and "search_path" not in ctx.extra
-    known, spare = state.site_files() if previous else (None, None)
-    staging = Staging(report.output_dir, durable=options.durable, cleanup=options.cleanup, in_place=in_place, known=known, spare=spare)
+    # In place, files are moved into the site one by one: no spare is claimed or kept.
+    site_known, spare = state.site_files() if previous and not in_place else (None, None)
+    staging = Staging(
+        report.output_dir, durable=options.durable, cleanup=options.cleanup, in_place=in_place, known=site_known, spare=spare
+    )
     if staging.reusing:
         state.drop_spare()
     try:
@@ -532,10 +535,10 @@ def _build(
         shard_keys = ""
         if "search_path" in ctx.extra and not any(r.problem for r in results):  # render problems are reported first
             with timer("search"):
-                known = pagefind.recorded_shards(state.meta("search_shards")) if previous else {}
+                recorded = pagefind.recorded_shards(state.meta("search_shards")) if previous else {}
                 changed = {r.path for r in results if r.changed}
                 bundle, shard_keys, report.search_reindexed = pagefind.stage_index(
-                    staging, search_shards(archive, ctx.pages), changed, known, language=site.config.language)
+                    staging, search_shards(archive, ctx.pages), changed, recorded, language=site.config.language)
                 report.search_files = len(bundle)
         with timer("check"):
             links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
@@ -566,19 +569,16 @@ def _build(
                          deps.complete(r.own if r.own is not None else own[r.path], r.templates, r.extra), r.digest, r.targets)
             for r in results
         ]
-        site_dir = report.output_dir.stat()
         meta = {
             "global": fingerprint,
             "inputs": inputs if settled and not given else "",
             "scanned": str(scanned),
             "next_release": _next_release(content.issues, options, now),
-            "site_dir": f"{site_dir.st_dev}:{site_dir.st_ino}",
             "outputs": str(len(outputs)),
             "issues": str(report.issues),
             "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
             "search_shards": shard_keys,
-            "files": orjson.dumps(sorted(site_files)).decode(),
-            "spare": "" if staging.kept is None else orjson.dumps({"folder": staging.kept.folder, "differs": sorted(staging.kept.differs)}).decode(),
+            **state.site_meta(report.output_dir, site_files, staging.kept),
         }
         state.record(
             meta=meta, sources=None if given else reader.stats, sources_before=reader.sources_before, outputs=records, keep=planned,
@@ -611,14 +611,8 @@ def _previous_outputs(
     A long-running caller (the preview) keeps the records of its last build; they are used
     while the state still names that build as its last record.
     """
-    if options.full or state.meta("global") != fingerprint:
+    if options.full or state.meta("global") != fingerprint or not state.describes(output_dir):
         return {}
-    try:
-        st = output_dir.stat()
-    except OSError:
-        return {}
-    if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
-        return {}  # replaced or rebuilt by someone else since
     held = kept.get("outputs")
     if held is not None and held[0] == state.meta("recorded"):
         return held[1]

@@ -126,6 +126,12 @@ def _feed(h: Any, value: Any) -> None:
         h.update((text if " at 0x" not in text else os.urandom(8).hex()).encode("utf-8", "surrogatepass"))
 
 
+def folder_id(path: Path) -> str:
+    """A folder's identity ("device:inode"): the same name may hold another tree later."""
+    st = path.stat()
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 # ---------------------------------------------------------------- recording reads
 
 
@@ -339,6 +345,17 @@ class BuildState:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def describes(self, output_dir: Path) -> bool:
+        """True when the last recorded build made the folder now at ``output_dir``.
+
+        A folder replaced or rebuilt by someone else since is another folder: nothing
+        recorded about its files can be trusted.
+        """
+        try:
+            return self.meta("site_dir") == folder_id(output_dir)
+        except OSError:
+            return False
+
     def site_files(self) -> tuple[frozenset[str] | None, Spare | None]:
         """The site's files as the last build recorded them, and the spare kept beside it (None: unknown, none)."""
         from orjson import JSONDecodeError, loads
@@ -354,6 +371,17 @@ class BuildState:
         if known is None or not isinstance(spare, dict):
             return known, None
         return known, Spare(str(spare.get("folder")), frozenset(spare.get("differs") or ()))
+
+    @staticmethod
+    def site_meta(output_dir: Path, files: Iterable[str], spare: Spare | None) -> dict[str, str]:
+        """The meta entries :meth:`describes` and :meth:`site_files` read back, for :meth:`record`."""
+        from orjson import dumps
+
+        return {
+            "site_dir": folder_id(output_dir),
+            "files": dumps(sorted(files)).decode(),
+            "spare": "" if spare is None else dumps({"folder": spare.folder, "differs": sorted(spare.differs)}).decode(),
+        }
 
     def drop_spare(self) -> None:
         """Forget the spare at once: the build is about to change it, and a crash must not leave it trusted."""

@@ -113,11 +113,7 @@ def is_up_to_date(state: BuildState, inputs: str, now: datetime, report: BuildRe
     if release and datetime.fromisoformat(release) <= now:
         return False
     assert report.output_dir is not None
-    try:
-        st = report.output_dir.stat()
-    except OSError:
-        return False
-    if state.meta("site_dir") != f"{st.st_dev}:{st.st_ino}":
+    if not state.describes(report.output_dir):
         return False
     report.up_to_date = True
     report.outputs = report.unchanged = int(state.meta("outputs") or 0)

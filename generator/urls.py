@@ -62,7 +62,7 @@ def normalize_url(url: str, *, base: str | None = None) -> str:
     url = url.strip()
     simple = _already_normal(url)
     if simple is not None:
-        return url if simple.group(3) else url + "/"
+        return _normal_key(url, simple)
     if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         from urllib.parse import urljoin
 
@@ -103,9 +103,13 @@ def key_and_host(url: str) -> tuple[str, str]:
     stripped = url.strip()
     simple = _already_normal(stripped)
     if simple is not None:
-        host, path = simple.group(2, 3)
-        return (stripped if path else stripped + "/"), host
+        return _normal_key(stripped, simple), simple.group(2)
     return normalize_url(url), host_of(url)
+
+
+def _normal_key(url: str, simple: re.Match[str]) -> str:
+    """The key of a URL already in normal form: itself, with ``/`` for an empty path."""
+    return url if simple.group(3) else url + "/"
 
 
 def host_of(url: str) -> str:

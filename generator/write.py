@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .buildstate import folder_id
+
 __all__ = ["Spare", "Staging", "write_atomic", "read_if_same"]
 
 _RENAME_EXCHANGE = 2
@@ -71,15 +73,15 @@ def spare_dir(final: Path) -> Path:
     return final.parent / f".{final.name}.spare"
 
 
-def folder_id(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_dev}:{st.st_ino}"
+def _temporary(path: Path) -> Path:
+    """A sibling of ``path`` to write first and rename over it."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write one file via a temporary sibling and ``os.replace``: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = _temporary(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -123,7 +125,7 @@ class Staging:
         self.differs: frozenset[str] | None = None
         if spare is not None and self.known is not None and self._claim(spare):
             self.differs = spare.differs
-            self._drop(self.differs - self.known)  # the spare's files the site no longer has
+            remove_files(self.dir, self.differs - self.known)  # the spare's files the site no longer has
         else:
             self.dir.mkdir(parents=True)
         self._made: set[Path] = {self.dir}
@@ -169,14 +171,11 @@ class Staging:
             self._made.add(parent)
 
     def _clear_way(self, folder: Path) -> None:
+        """Delete the file of the reused spare that stands where ``folder`` (or a folder above it) must be."""
         for step in reversed([folder, *folder.parents]):
             if step.is_relative_to(self.dir) and step != self.dir and step.exists() and not step.is_dir():
                 step.unlink()
                 return
-
-    def _drop(self, relatives: Iterable[str]) -> None:
-        """Delete files of the reused spare, and the folders they leave empty."""
-        remove_files(self.dir, relatives)
 
     def write(self, relative: str, data: bytes, *, same: bool | None = None) -> bool:
         """Stage one output; returns False when the previous site had identical bytes.
@@ -197,7 +196,7 @@ class Staging:
                 fh.write(data)
         else:
             # The spare's file may be the site's inode too: a new file replaces it.
-            fresh = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+            fresh = _temporary(target)
             with open(fresh, "wb") as fh:
                 fh.write(data)
             self._replace(fresh, target)
@@ -226,7 +225,7 @@ class Staging:
             pass
         except OSError:
             return False  # missing, another file system, or no hard links
-        fresh = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        fresh = _temporary(target)
         try:
             os.link(source, fresh)
         except OSError:
@@ -275,7 +274,7 @@ class Staging:
         current = None if files is None else frozenset(files)
         if self.differs is not None:
             assert current is not None and self.known is not None, "a reused spare needs the new site's files"
-            self._drop((self.known | self.differs) - current)  # what the spare still has of older sites
+            remove_files(self.dir, (self.known | self.differs) - current)  # what the spare still has of older sites
         if self.durable:
             self._flush(written)  # the staged files reach the disk before they become the site
         if not self.final.exists():
