@@ -32,6 +32,7 @@ import secrets
 import time
 import traceback
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -568,7 +569,7 @@ def _build(
             OutputRecord(r.path, by_path[r.path].producer, by_path[r.path].kind, by_path[r.path].key,
                          deps.complete(r.own if r.own is not None else own[r.path], r.templates, r.extra), r.digest, r.targets)
             for r in results
-        ]
+        ] + [dataclasses.replace(r, refreshed=False) for r in carried if r.refreshed]
         meta = {
             "global": fingerprint,
             "inputs": inputs if settled and not given else "",
@@ -635,21 +636,26 @@ def _diff(
     outputs: list[Output], own: dict[str, dict[str, str]], previous: dict[str, OutputRecord], deps: Dependencies, staging: Staging,
     *, present: bool = False,
 ) -> tuple[list[Output], list[OutputRecord]]:
-    """Outputs to render, and the previous records of those carried over (already linked into staging).
+    """Outputs to render, and the records of those carried over (already linked into staging).
 
     ``present``: the previous outputs are known to be in the output folder, which is updated in place.
+    A carried output whose ``memo:`` keys changed (what it lists came from edited sources, but
+    it shows the same) gets a record with the new keys, marked ``refreshed`` to be saved: else
+    it would miss its memo, and compute its fingerprint in full, at every build from then on.
     """
     chosen: list[Output] = []
     carried: list[OutputRecord] = []
     for output in outputs:
         record = previous.get(output.path)
+        mine = own.get(output.path, {})
         if (
             record is not None
             and (record.producer, record.kind, record.key) == (output.producer, output.kind, output.key)
-            and deps.unchanged(record, own[output.path])
+            and deps.unchanged(record, mine)
             and (present or staging.carry(output.path))
         ):
-            carried.append(record)
+            memo = {k: v for k, v in mine.items() if k.startswith("memo:") and record.deps.get(k) != v}
+            carried.append(dataclasses.replace(record, deps={**record.deps, **memo}, refreshed=True) if memo else record)
         else:
             chosen.append(output)
     return chosen, carried

@@ -283,6 +283,7 @@ class OutputRecord:
     deps: dict[str, str]
     digest: str  # of its bytes
     links: tuple[str, ...]  # internal link targets (for the link check when it is carried over)
+    refreshed: bool = False  # carried over with new memo: keys, to be saved again (never stored)
 
 
 class BuildState:

@@ -3,6 +3,7 @@ and only the outputs whose dependencies changed were rendered (counted, as Hugo'
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -308,6 +309,28 @@ def test_a_build_that_fails_after_claiming_the_spare_leaves_the_site_and_the_nex
     (site_root / "content" / "issues" / "002.md").write_text(issue(2, news=" Later."), encoding="utf-8")
     r = b.step()  # the spare again
     assert spare.is_dir() and "issues/2/index.html" in r.rendered_paths and r.rendered < r.outputs
+
+
+def memo_keys(root: Path, target: Path) -> dict[str, dict[str, str]]:
+    with sqlite3.connect(root / STATE_FILE) as db:
+        rows = db.execute("SELECT path, deps FROM buildstate_outputs WHERE target = ?", (str(target),)).fetchall()
+    return {path: {k: v for k, v in json.loads(deps).items() if k.startswith("memo:")} for path, deps in rows}
+
+
+@pytest.mark.parametrize("mode", ["swap", "resident"])
+def test_carried_listings_keep_their_memo_keys_up_to_date(site_root: Path, tmp_path: Path, mode: str) -> None:
+    """A section page that shows the same after an edit, but lists an entry of the edited file, is
+    carried over; its record must learn the new sources, or it misses its memo at every build after."""
+    b = Builder(site_root, tmp_path, mode)
+    b.step()
+    (site_root / "content" / "issues" / "008.md").write_text(issue(8, news=" A longer story."), encoding="utf-8")
+    r = b.step()
+    assert "sections/tools/index.html" not in r.rendered_paths  # it lists Tool 8, which did not change
+    other = tmp_path / "other"
+    build(load_site(site_root), BuildOptions(durable=False, workers=1, output_dir=other))
+    fresh, kept = memo_keys(site_root, other), memo_keys(site_root, site_root / "public")
+    assert fresh["sections/tools/index.html"], "listings record memo keys"
+    assert kept == fresh
 
 
 def test_the_preview_and_the_command_line_take_turns_on_one_site(site_root: Path, tmp_path: Path) -> None:
