@@ -25,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TWIR = REPO.parent / "shared" / "corpus" / "twir"
+sys.path.insert(0, str(HERE))
+from machine import child_env, compile_sources, machine_line  # noqa: E402
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -46,7 +48,8 @@ print(json.dumps({"wall": wall, "outputs": report.outputs, "issues": report.issu
 def run_build(site: Path, out: Path, jobs: str) -> dict:
     shutil.rmtree(site / ".tidings", ignore_errors=True)  # cold: no parse cache, no build state
     result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(site), str(out), jobs], capture_output=True, text=True, cwd=REPO, check=False
+        [sys.executable, "-c", _CHILD, str(site), str(out), jobs], capture_output=True, text=True, cwd=REPO, check=False,
+        env=child_env(),
     )
     if result.returncode != 0:
         raise SystemExit(f"build of {site} failed:\n{result.stderr}")
@@ -73,17 +76,15 @@ def print_row(r: dict) -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from machine import machine_line
-
     parser = argparse.ArgumentParser(description="Time cold full builds.")
     parser.add_argument("--issues", type=int, default=1000, help="size of the synthetic archive")
     parser.add_argument("--repeat", type=int, default=3, help="runs per corpus; the median is shown")
     parser.add_argument("--jobs", default="auto", help="worker processes (default: one per core)")
     parser.add_argument("--no-twir", action="store_true", help="skip the This Week in Rust corpus")
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
     from synth import generate
+
+    compile_sources(REPO / "generator")
 
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         scratch = Path(tmp)

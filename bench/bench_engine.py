@@ -48,6 +48,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TWIR = REPO.parent / "shared" / "corpus" / "twir"
+sys.path.insert(0, str(HERE))
+from machine import child_env, compile_sources, machine_line  # noqa: E402
 PEERS_VENV = HERE / ".venv-peers"
 
 _CHILD = r"""
@@ -69,20 +71,29 @@ print(json.dumps({"wall": done - started, "build": done - inner, "outputs": repo
                   "written": report.written, "issues": report.issues, "phases": report.phases,
                   "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
                   "rss_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024}))
+from generator.cli import exit_now
+exit_now(0)  # as `tidings build` ends
 """
 
 
 def tidings(site: Path, out: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(site), str(out)], capture_output=True, text=True, cwd=REPO, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"build of {site} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """One build in a fresh process; its wall time is the process's, start-up and exit included."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(site), str(out)], cwd=REPO, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"build of {site} failed:\n{stderr}")
+    result: dict = json.loads(stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    return result
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
     """Run a peer's command; wall, CPU and peak memory of its process tree (via wait4)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, cwd=cwd, env=env or child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -300,9 +311,6 @@ def row(name: str, r: dict) -> str:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from machine import machine_line
-
     parser = argparse.ArgumentParser(description="Time the build engine and compare with Pelican and Hugo.")
     parser.add_argument("--issues", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -311,8 +319,9 @@ def main() -> None:
     parser.add_argument("--no-twir", action="store_true")
     parser.add_argument("--no-serve", action="store_true")
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
     from synth import generate
+
+    compile_sources(REPO / "generator")
 
     rng = random.Random(11)
     print(machine_line())

@@ -11,14 +11,16 @@ command touches one list.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from . import __version__
 from .errors import TidingsError
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "run", "exit_now", "COMMANDS"]
 
 # Module names under generator.commands, in the order `tidings --help` lists them.
 COMMANDS = ("build", "serve", "show", "fetch", "feeds", "inbox", "new", "digest", "email", "send", "check", "init")
@@ -83,5 +85,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The console script: :func:`main`, then :func:`exit_now`."""
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's --help and wrong usage
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    exit_now(code)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process without freeing the heap object by object.
+
+    After a build of a 1,000-issue archive the interpreter spent 0.1 s freeing the model
+    before the process could end. Exit handlers still run and the output streams are
+    flushed; every file the commands write is already closed (or renamed into place) by then.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -4,7 +4,7 @@ Why Pagefind: it indexes the finished HTML (so search sees exactly what
 readers see), and its index is split into small chunks the browser fetches
 only for the words typed, so a phone downloads a few kilobytes rather than
 the whole archive. The binary ships in the ``pagefind-bin`` wheel; this
-module finds it through the ``pagefind`` package and runs it as a plain
+module finds it where the ``pagefind`` package would and runs it as a plain
 subprocess, with no network and no configuration file other than ours.
 
 The index is built from the *staged* tree, after rendering and before the
@@ -20,6 +20,7 @@ the search page merges in the browser; an edit re-indexes one shard.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import os
 import re
 import shutil
@@ -49,17 +50,36 @@ class SearchIndex(dict[str, bytes]):
 
 
 def find_binary() -> Path:
-    """The Pagefind executable of the installed ``pagefind[bin]`` package."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        get_executable = None  # type: ignore[assignment]
-    found = get_executable() if get_executable is not None else None
-    if found is None or not Path(found).exists():
+    """The Pagefind executable, looked for where the ``pagefind`` package looks, in its order.
+
+    That order is: ``PAGEFIND_BINARY_PATH``, the ``pagefind_bin_extended`` and ``pagefind_bin``
+    wheels, then ``PATH``. The package's own lookup is not imported: it brings asyncio
+    and its service client with it, 0.12 s of an edit build that only needs a path.
+    """
+    given = os.environ.get("PAGEFIND_BINARY_PATH")
+    found: Path | None = Path(given) if given else _wheel_binary() or _path_binary()
+    if found is None or not found.exists():
         raise BuildError(
             [Problem(SourcePos("tidings.yaml"), "search is on but the Pagefind binary is missing; install 'pagefind[bin]' or set web.search: false")]
         )
-    return Path(found)
+    return found
+
+
+def _wheel_binary() -> Path | None:
+    for module in ("pagefind_bin_extended", "pagefind_bin"):
+        spec = importlib.util.find_spec(module)  # the wheel's folder, without running its __init__
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for folder in spec.submodule_search_locations:
+            for name in ("pagefind_extended", "pagefind", "pagefind_extended.exe", "pagefind.exe"):
+                if (Path(folder) / name).is_file():
+                    return Path(folder) / name
+    return None
+
+
+def _path_binary() -> Path | None:
+    found = shutil.which("pagefind_extended") or shutil.which("pagefind")
+    return Path(found) if found else None
 
 
 _PLAIN_PATH = re.compile(r"^[\w./-]+$")

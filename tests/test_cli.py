@@ -25,6 +25,9 @@ def test_no_command_and_wrong_usage_exit_2_with_help(tmp_path, capsys):
     # the help printed on a mistake lists every command, though only the one named was loaded
     result = run("-C", ".", "--bogus", "build", cwd=tmp_path)
     assert result.returncode == 2 and all(name in result.stderr for name in ("serve", "fetch", "check", "init"))
+    # argparse ends --version by raising SystemExit(0), which the console script turns into its exit
+    version = run("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("tidings ")
 
 
 def test_a_command_loads_only_its_own_module():

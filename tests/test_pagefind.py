@@ -87,6 +87,15 @@ def test_a_missing_binary_fails_the_build_and_keeps_the_old_site(tmp_path: Path,
     assert not list(root.glob(".public.staging-*"))
 
 
+def test_the_binary_is_the_one_the_pagefind_package_would_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pagefind.service import get_executable
+
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH", raising=False)
+    expected = get_executable()
+    assert expected is not None
+    assert pagefind.find_binary() == Path(expected)
+
+
 def test_a_failing_binary_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "pagefind"
     fake.write_text("#!/bin/sh\necho 'index exploded' >&2\nexit 3\n")
