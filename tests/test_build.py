@@ -287,6 +287,33 @@ def test_a_large_read_shared_with_a_second_process_gives_the_same_site(make_site
     assert again.parsed == 0
 
 
+def test_the_second_reader_process_compiles_the_templates_once_its_issues_are_parsed(make_site):
+    """A cold build's templates are compiled into the bytecode cache by the read worker, not this process."""
+    from generator import __version__
+    from generator.build import _Reader, make_context
+    from generator.content.archive import build_archive
+
+    root = make_site(_many_issues(90))
+    site = load_site(root)
+    cache = root / ".tidings" / f"templates-{__version__}"
+    serial = _Reader(site, None, None, workers=1)
+    serial.read()
+    serial.templates_compiled()
+    assert not cache.exists() or not any(cache.iterdir()), "one process alone compiles nothing ahead"
+    reader = _Reader(site, None, None, workers=2)
+    content = reader.read()
+    reader.templates_compiled()
+    compiled = {p.name for p in cache.iterdir()}
+    env = make_context(site, build_archive(content.issues), content.pages).env
+    names = env.list_templates()
+    assert len(compiled) == len(names) > 10
+    # Each is this process's own template, found in the cache under its key, not compiled again.
+    for name in names:
+        assert env.bytecode_cache is not None
+        bucket = env.bytecode_cache.get_bucket(env, name, env.loader.get_source(env, name)[1], env.loader.get_source(env, name)[0])
+        assert bucket.code is not None, name
+
+
 def test_problems_found_by_the_second_reader_process_are_reported(make_site):
     files = _many_issues(90)
     files["content/issues/089.md"] = "---\ntitle: Broken\ndate: not a date\n---\nText\n"  # in the worker's share
