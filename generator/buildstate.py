@@ -533,6 +533,10 @@ class BuildState:
 # ---------------------------------------------------------------- staleness
 
 
+_UNKNOWN = object()
+_ANY = object()  # a recorded key whose value is not compared
+
+
 class Dependencies:
     """Current fingerprints for dependency keys, computed once per build and shared by outputs."""
 
@@ -543,6 +547,7 @@ class Dependencies:
         self._templates: dict[str, str] = {}
         self._extra: dict[str, str] = {}
         self._content: str | None = None
+        self._now: dict[str, object] = {}  # recorded key ('template:…', 'extra:…') -> its fingerprint in this build
 
     def template(self, name: str) -> str:
         if name not in self._templates:
@@ -582,20 +587,34 @@ class Dependencies:
         builds nothing (a 1,000-issue site has over 4,000 outputs). ``memo:`` keys are
         not compared: a producer keeps them to find its own costly fingerprints again
         (a listing's view by the sources it lists), and the fingerprints they lead to
-        are compared instead.
+        are compared instead. A key the output's own fingerprints do not name is a
+        template, a data key or a memo, looked up by its whole name (see :meth:`_now`).
         """
         matched = 0
+        now = self._now
         for key, value in record.deps.items():
-            if key.startswith("memo:"):
-                matched += key in own
-            elif key.startswith("template:"):
-                if self.template(key[9:]) != value:
+            mine = own.get(key)
+            if mine is None:
+                current = now.get(key, _UNKNOWN)
+                if current is _UNKNOWN:
+                    current = self._fingerprint_now(key)
+                if current is not _ANY and current != value:
                     return False
-            elif key.startswith("extra:"):
-                if self.extra_key(key[6:]) != value:
-                    return False
-            elif own.get(key) != value:
+            elif mine != value and not key.startswith("memo:"):
                 return False
             else:
                 matched += 1
         return matched == len(own)
+
+    def _fingerprint_now(self, key: str) -> object:
+        """The current fingerprint of a recorded key that is not an output's own (kept in ``_now``)."""
+        if key.startswith("template:"):
+            found: object = self.template(key[9:])
+        elif key.startswith("extra:"):
+            found = self.extra_key(key[6:])
+        elif key.startswith("memo:"):
+            found = _ANY  # not compared (see unchanged)
+        else:
+            found = None  # an own key the output no longer has: changed
+        self._now[key] = found
+        return found
