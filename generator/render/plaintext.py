@@ -224,15 +224,16 @@ def fragment_text(markup: str, *, width: int = WIDTH, indent: str = "", base: st
 
     ``base`` resolves relative links (a link to another issue) to absolute URLs.
     """
+    # Cleaned once, here: what follows only splits, joins and adds spaces, markers and URLs.
     markup = clean(markup).strip()
     if "<" not in markup and "&" not in markup:  # fast paths: plain text, or a lone link (most digest items)
-        return clean("\n".join(wrap(markup, width, indent)))
+        return "\n".join(wrap(markup, width, indent))
     lone = _LONE_LINK.match(markup)
     if lone:
         link = _Node("a", {"href": lone.group(1)}, [lone.group(2)])
-        return clean("\n".join(wrap(_Renderer(width, base).inline([link]), width, indent)))
+        return "\n".join(wrap(_Renderer(width, base).inline([link]), width, indent))
     builder = _TreeBuilder()
     builder.feed(markup)
     builder.close()
     paragraphs = _Renderer(width, base).blocks(builder.root, indent)
-    return clean("\n\n".join("\n".join(p) for p in paragraphs if p))
+    return "\n\n".join("\n".join(p) for p in paragraphs if p)

@@ -58,6 +58,15 @@ def test_headers_placeholder_and_encoding(tmp_path: Path) -> None:
     assert fill_placeholder("a {{subscriber}} b", None) == "a {{subscriber}} b"
 
 
+def test_no_header_can_be_injected_through_a_value(tmp_path: Path) -> None:
+    identity = identity_for(load_site(_site(tmp_path)))
+    with pytest.raises(ValueError, match="linefeed or carriage return"):
+        build_message(_edition(), identity, to="a@b.example\r\nBcc: everyone@b.example")
+    # headers the messages share (parsed once) stay the same in each
+    first, second = build_message(_edition(), identity).as_bytes(), build_message(_edition("Another"), identity).as_bytes()
+    assert first.split(b"Subject:")[0] == second.split(b"Subject:")[0]
+
+
 def test_message_ids_are_unique(tmp_path: Path) -> None:
     identity = identity_for(load_site(_site(tmp_path, "email:\n  from_address: n@mail.shipshape.example\n")))
     ids = {new_message_id(identity) for _ in range(1000)}
