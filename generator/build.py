@@ -172,6 +172,7 @@ class _Reader:
         self.new_parses: dict[str, Issue] = {}  # hash -> issue parsed in this build
         self.cache_text: dict[str, str] = {}  # hash -> its parse-cache JSON, when a worker made it
         self.compiling: concurrent.futures.Future[None] | None = None  # the read worker compiling templates
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None  # that worker's executor
 
     def read(self) -> Content:
         problems: list[Problem] = []
@@ -183,6 +184,7 @@ class _Reader:
                 issues.append(result)
         pages = self._pages(problems)
         if problems:
+            self.close()
             raise ContentError(problems)
         return Content(tuple(issues), tuple(pages))
 
@@ -254,7 +256,7 @@ class _Reader:
             return results
         split = len(jobs) * 11 // 20
         context = multiprocessing.get_context("fork")
-        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
+        pool = self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
         failed = True
         try:
             theirs = pool.submit(_parse_to_json, jobs[split:], self.settings, self.site.root)
@@ -270,17 +272,29 @@ class _Reader:
                 results[rel] = self._keep(issue)
             failed = False
         finally:
-            pool.shutdown(wait=False, cancel_futures=failed)  # the worker goes once the compile job is done
+            if failed:
+                self.close()
         return results
 
     def templates_compiled(self) -> None:
-        """Wait for the read worker's template compilation, if it was given one (see :func:`_compile_templates`)."""
-        if self.compiling is not None:
+        """Wait for the read worker's template compilation, if it was given one (see :func:`_compile_templates`).
+
+        The worker and the executor's thread are gone when this returns: the render
+        workers are forked next, and a fork should not copy a process with threads.
+        """
+        if self.compiling is not None and self._pool is not None:
             try:
                 self.compiling.result()
             except Exception:  # noqa: BLE001 - the render compiles what is missing, and reports problems
                 pass
-            self.compiling = None
+            self._pool.shutdown(wait=True)
+            self.compiling = self._pool = None
+
+    def close(self) -> None:
+        """Let the read worker go without waiting for it (the build failed: its templates are not needed)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.compiling = self._pool = None
 
     def _parse_here(self, jobs: list[tuple[Path, str, bytes | None]], results: dict[str, Issue | list[Problem]]) -> None:
         for path, rel, data in jobs:

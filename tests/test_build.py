@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -300,9 +301,11 @@ def test_the_second_reader_process_compiles_the_templates_once_its_issues_are_pa
     serial.read()
     serial.templates_compiled()
     assert not cache.exists() or not any(cache.iterdir()), "one process alone compiles nothing ahead"
+    threads = threading.active_count()
     reader = _Reader(site, None, None, workers=2)
     content = reader.read()
     reader.templates_compiled()
+    assert threading.active_count() == threads, "the executor's thread is gone before the render workers are forked"
     compiled = {p.name for p in cache.iterdir()}
     env = make_context(site, build_archive(content.issues), content.pages).env
     names = env.list_templates()
