@@ -8,8 +8,8 @@
   as in a repository checked out earlier (a file changed within two seconds
   of a build is re-hashed by the next one, by design).
 - Every ``tidings build`` runs in a fresh process, as on the command line:
-  the wall time includes starting Python. ``build()`` is the time inside the
-  build, without interpreter start and imports.
+  the wall time is the process's, from start to exit. ``build()`` is the time
+  inside the build, without interpreter start, imports and exit.
   - cold: no output folder and no build state;
   - cold, website only: the same issues with email editions and search off
     (what the peers build; their ratios are given against both);
@@ -22,8 +22,11 @@
 - --peers: Pelican 4.12 (installed in bench/.venv-peers, or `pip install
   .[bench]` there) builds the Pelican copy; Hugo (Debian package `hugo`)
   builds the same issues with minimal layouts. Ratios compare cold builds:
-  ours with everything, and ours as a website alone.
-- --scale: 10,000 issues, cold, against 1,000.
+  ours with everything, and ours as a website alone. Our website builds and
+  the peers' builds take turns (one of each, --repeat times), so that each
+  round shares the machine's minute.
+- --scale: 10,000 issues, cold, against the 1,000-issue cold builds just
+  before and just after it (and against the cold median).
 
 Reports wall time, CPU time (user+system, all processes), peak memory (largest
 process) and files written, median of --repeat runs.
@@ -44,6 +47,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -146,6 +150,12 @@ def ours(site: Path, scratch: Path, repeat: int, rng: random.Random) -> dict[str
         edit(site, rng)
         edits.append(tidings(site, out))
     return {"cold": median_of(cold), "no change": median_of(warm), "one edit": median_of(edits)}
+
+
+def cold_again(site: Path, out: Path) -> dict:
+    """One more cold build of ``site`` (no build state, a new output folder)."""
+    shutil.rmtree(site / ".tidings", ignore_errors=True)
+    return tidings(site, out)
 
 
 def serve_latency(site: Path, repeat: int, rng: random.Random) -> tuple[list[float], list[float]]:
@@ -271,32 +281,56 @@ def hugo_site(corpus: Path, folder: Path) -> Path:
     return folder
 
 
-def peers(corpus_native: Path, corpus_pelican: Path, scratch: Path, repeat: int) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-    python = pelican_python()
-    if python is not None:
-        site = pelican_site(corpus_pelican, scratch / "pelican")
-        runs = []
-        for i in range(repeat):
-            out = scratch / f"pelican-out-{i}"
-            runs.append(timed([str(python), "-m", "pelican", "-s", "pelicanconf.py", "-o", str(out), "-q"], site))
-            runs[-1]["files"] = files_in(out)
-        version = subprocess.run([str(python), "-m", "pelican", "--version"], capture_output=True, text=True).stdout.strip()
-        found[f"Pelican {version}"] = median_of(runs)
-    hugo = shutil.which("hugo")
-    if hugo:
-        site = hugo_site(corpus_native, scratch / "hugo")
-        runs = []
-        for i in range(repeat):
-            out = scratch / f"hugo-out-{i}"
-            runs.append(timed([hugo, "--quiet", "--destination", str(out), "--cacheDir", str(scratch / f"hugo-cache-{i}")], site))
-            runs[-1]["files"] = files_in(out)
-        version = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1]
-        found[f"Hugo {version}"] = median_of(runs)
-        # Hugo's own no-change rebuild, for reference (it has no persistent state: a full build again)
-    else:
-        print("  (Hugo: not on PATH; `apt-get install hugo` to compare)")
-    return found
+def website_and_peers(
+    website: Path, corpus_native: Path, corpus_pelican: Path | None, scratch: Path, repeat: int
+) -> tuple[dict, dict[str, dict]]:
+    """Cold builds of our website and of each peer's site, taking turns.
+
+    The machine's speed drifts by half within minutes, so a peer timed a minute after us
+    could look twice as fast or slow; in turns, each round of builds shares a minute and
+    the ratio of the medians compares like with like.
+    """
+    builders: list[tuple[str, Callable[[int], dict]]] = []
+
+    def ours(i: int) -> dict:
+        shutil.rmtree(website / ".tidings", ignore_errors=True)
+        result = tidings(website, scratch / f"website-{i}")
+        result["files"] = files_in(scratch / f"website-{i}")
+        return result
+
+    builders.append(("website", ours))
+    if corpus_pelican is not None:
+        python = pelican_python()
+        if python is not None:
+            site = pelican_site(corpus_pelican, scratch / "pelican")
+            version = subprocess.run([str(python), "-m", "pelican", "--version"], capture_output=True, text=True).stdout.strip()
+
+            def pelican(i: int, site: Path = site, python: Path = python) -> dict:
+                out = scratch / f"pelican-out-{i}"
+                result = timed([str(python), "-m", "pelican", "-s", "pelicanconf.py", "-o", str(out), "-q"], site)
+                result["files"] = files_in(out)
+                return result
+
+            builders.append((f"Pelican {version}", pelican))
+        hugo = shutil.which("hugo")
+        if hugo:
+            site = hugo_site(corpus_native, scratch / "hugo")
+            version = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1]
+
+            def hugo_build(i: int, site: Path = site, hugo: str = hugo) -> dict:
+                out = scratch / f"hugo-out-{i}"
+                result = timed([hugo, "--quiet", "--destination", str(out), "--cacheDir", str(scratch / f"hugo-cache-{i}")], site)
+                result["files"] = files_in(out)
+                return result
+
+            builders.append((f"Hugo {version}", hugo_build))
+        else:
+            print("  (Hugo: not on PATH; `apt-get install hugo` to compare)")
+    runs: dict[str, list[dict]] = {name: [] for name, _ in builders}
+    for i in range(repeat):
+        for name, build_once in builders:
+            runs[name].append(build_once(i))
+    return median_of(runs.pop("website")), {name: median_of(found) for name, found in runs.items()}
 
 
 # ---------------------------------------------------------------- report
@@ -340,12 +374,9 @@ def main() -> None:
             (native / "tidings.yaml").read_text(encoding="utf-8") + "email: {editions: false}\nweb: {search: false}\n", encoding="utf-8"
         )
         (website / "content").symlink_to(native / "content", target_is_directory=True)
-        runs = []
-        for i in range(args.repeat):
-            shutil.rmtree(website / ".tidings", ignore_errors=True)
-            runs.append(tidings(website, scratch / f"website-{i}"))
-            runs[-1]["files"] = files_in(scratch / f"website-{i}")
-        results[f"cold, website only ({args.issues})"] = site_only = median_of(runs)
+        pelican_copy = generate(scratch / "pelican-corpus", issues=args.issues, pelican=True) if args.peers else None
+        site_only, peer_results = website_and_peers(website, native, pelican_copy, scratch, args.repeat)
+        results[f"cold, website only ({args.issues})"] = site_only
         edits = []
         for _ in range(args.repeat):
             edit(native, rng)  # the website shares the native copy's content folder
@@ -361,16 +392,16 @@ def main() -> None:
                 runs.append(tidings(twir, scratch / f"twir-{i}"))
                 runs[-1]["files"] = files_in(scratch / f"twir-{i}")
             results[f"TWiR cold ({runs[0]['issues']} issues)"] = median_of(runs)
+        framing: list[dict] = []
         if args.scale:
+            # The 10× build framed by two cold builds of the 1,000 issues, just before and just after it.
             big = generate(scratch / "big", issues=args.issues * 10)
             age(big)
+            framing.append(cold_again(native, scratch / "frame-before"))
             runs = [tidings(big, scratch / "big-out")]
             runs[-1]["files"] = files_in(scratch / "big-out")
+            framing.append(cold_again(native, scratch / "frame-after"))
             results[f"cold ({args.issues * 10})"] = median_of(runs)
-        peer_results: dict[str, dict] = {}
-        if args.peers:
-            pelican_copy = generate(scratch / "pelican-corpus", issues=args.issues, pelican=True)
-            peer_results = peers(native, pelican_copy, scratch / "peers", args.repeat)
         print(f"\n{'build':<34} {'wall s':>8} {'build() s':>9} {'cpu s':>7} {'peak MB':>7} {'rendered':>8} {'files':>7}")
         for name, r in {**results, **peer_results}.items():
             print(row(name, r))
@@ -393,7 +424,11 @@ def main() -> None:
             print(f"cold build time vs {name}: everything {cold['wall'] / r['wall']:.2f}× theirs ({r['wall'] / cold['wall']:.1f}× faster); "
                   f"website only {site_only['wall'] / r['wall']:.2f}× theirs ({r['wall'] / site_only['wall']:.1f}× faster)")
         if args.scale:
-            print(f"10× the issues: {results[f'cold ({args.issues * 10})']['wall'] / cold['wall']:.1f}× the time")
+            big_wall = results[f"cold ({args.issues * 10})"]["wall"]
+            framed = statistics.mean(r["wall"] for r in framing)
+            around = ", ".join(f"{r['wall']:.2f}" for r in framing)
+            print(f"10× the issues: {big_wall / framed:.1f}× the time of the {args.issues:,}-issue builds just before and after it "
+                  f"({around} s); {big_wall / cold['wall']:.1f}× the cold median above")
         if not args.no_serve:
             signals, pages = serve_latency(native, max(args.repeat, 5), rng)
             print(
