@@ -636,7 +636,8 @@ def _previous_outputs(
         return {}
     held = kept.get("outputs")
     if held is not None and held[0] == state.meta("recorded"):
-        return held[1]
+        records: dict[str, OutputRecord] = held[1]
+        return records
     return state.outputs()
 
 

@@ -32,7 +32,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TypeVar, cast
 
 from . import __version__
 from .store import Store, StoreError
@@ -172,7 +172,7 @@ class Recorder:
         else:
             self.templates.update(hit[1])
             self.extra.update(hit[2])
-        return hit[0]  # type: ignore[no-any-return]
+        return hit[0]
 
 
 def recorder_of(extra: Mapping[str, Any]) -> Recorder:
@@ -558,10 +558,12 @@ class Dependencies:
 
     def extra_key(self, key: str) -> str:
         if key not in self._extra:
+            # Through dict's own methods: a RecordingDict would count these reads as the output's.
+            plain = cast("dict[str, Any]", self.extra)
             if key == Recorder.ALL:
-                self._extra[key] = digest(*(f"{k}={self.extra_key(k)}" for k in sorted(dict.keys(self.extra))))  # type: ignore[arg-type]
-            elif dict.__contains__(self.extra, key):  # type: ignore[arg-type]
-                value = dict.__getitem__(self.extra, key)  # type: ignore[arg-type]
+                self._extra[key] = digest(*(f"{k}={self.extra_key(k)}" for k in sorted(dict.keys(plain))))
+            elif dict.__contains__(plain, key):
+                value = dict.__getitem__(plain, key)
                 own = getattr(value, "fingerprint", None)  # a value may say what about it matters
                 self._extra[key] = own() if callable(own) else value_digest(value)
             else:

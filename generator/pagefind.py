@@ -141,12 +141,12 @@ def index_site(site_dir: Path, *, language: str = "en", files: Sequence[str] = (
             message = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
             detail = message[-1] if message else f"exit status {proc.returncode}"
             raise BuildError([Problem(SourcePos("search"), f"Pagefind failed: {detail}")])
-        files = SearchIndex()
+        found = SearchIndex()
         for path in sorted(out.rglob("*")):
             if path.is_file() and not path.name.startswith(_UNUSED):
-                files[f"{bundle}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
+                found[f"{bundle}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
         shutil.rmtree(out, ignore_errors=True)
-    return files
+    return found
 
 
 def stage_index(
