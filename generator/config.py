@@ -264,7 +264,8 @@ def load_site(root: Path | str = ".", *, overrides: dict[str, object] | None = N
 
 def _line_of(node: Node, key: str) -> int:
     if isinstance(node.value, dict) and key in node.value:
-        return node.value[key][0]
+        line: int = node.value[key][0]
+        return line
     return node.line
 
 

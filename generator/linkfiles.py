@@ -90,7 +90,7 @@ def _read(root: Path, name: str, schema: Any) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError([Problem(SourcePos(name), f"cannot read: {exc.strerror}")]) from None
-    value, node = load_validated(dict[str, schema], data, name, ConfigError)  # type: ignore[valid-type]
+    value, node = load_validated(dict[str, schema], data, name, ConfigError)
     problems = [
         Problem(SourcePos(name, node.value[key][0]), f"{key!r} is not an http(s) URL")
         for key in value

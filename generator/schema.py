@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from dataclasses import MISSING, dataclass, field
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -30,7 +30,7 @@ T = TypeVar("T")
 REQUIRED: Any = MISSING
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
@@ -52,7 +52,7 @@ class Node:
     line: int
 
 
-def _to_node(node: yaml.Node, loader: yaml.SafeLoader) -> Node:
+def _to_node(node: yaml.Node, loader: yaml.SafeLoader | yaml.CSafeLoader) -> Node:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -216,7 +216,7 @@ def _convert(tp: Any, node: Node, path: str, where: str, problems: list[Problem]
         if missing or any(v is None and not _allows_none(hints[k]) for k, v in kwargs.items()):
             return None
         try:
-            return tp(**kwargs)
+            return cast(Callable[..., Any], tp)(**kwargs)
         except (TypeError, ValueError) as exc:
             problems.append(Problem(here, f"{label}: {exc}"))
             return None

@@ -69,7 +69,8 @@ class PreviewServer:
         self._stop = threading.Event()
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.httpd.daemon_threads = True
-        self.host, self.port = self.httpd.server_address[:2]  # type: ignore[misc]
+        address = self.httpd.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self._threads: list[threading.Thread] = []
 
     @property

@@ -64,12 +64,11 @@ def with_page_metadata(picks: list[StoredEntry], pages: Mapping[str, tuple[str, 
     filled = []
     for entry in picks:
         title, description = pages.get(normalize_url(entry.url), ("", ""))
-        changes: dict[str, str] = {}
         if title and (not entry.title.strip() or entry.title.strip() in (entry.url, entry.link)):
-            changes["title"] = title
+            entry = dataclasses.replace(entry, title=title)
         if description and not entry.excerpt.strip():
-            changes["excerpt"] = description
-        filled.append(dataclasses.replace(entry, **changes) if changes else entry)
+            entry = dataclasses.replace(entry, excerpt=description)
+        filled.append(entry)
     return filled
 
 

@@ -98,7 +98,8 @@ def read_digest(rel: str, data: bytes, zone: ZoneInfo | None = None) -> Digest:
         fields = entry_node.value
 
         def line(key: str) -> int:
-            return fields[key][0] if key in fields else entry_node.line
+            found: int = fields[key][0] if key in fields else entry_node.line
+            return found
 
         href = safe_href(raw.url)
         if href is None:

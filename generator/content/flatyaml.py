@@ -121,13 +121,13 @@ def _flow_list(text: str) -> list[Any]:
 
 @lru_cache(maxsize=256)  # keys repeat from file to file
 def _is_text(plain: str) -> bool:
-    return _SCALARS.resolve(ScalarNode, plain, (True, False)) == _STR
+    return bool(_SCALARS.resolve(ScalarNode, plain, (True, False)) == _STR)  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=1024)  # values such as tags repeat; all are immutable (text, numbers, dates, None)
 def _plain(text: str) -> Any:
     """A plain scalar's value, typed as the YAML loader types it."""
-    tag = _SCALARS.resolve(ScalarNode, text, (True, False))
+    tag = _SCALARS.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _SCALAR_TAGS:
         raise _Refused
     if tag == _STR:

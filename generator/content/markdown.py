@@ -131,6 +131,7 @@ def _python_engine() -> Any:
 
     md = PyMarkdownIt("commonmark", {"html": True, "linkify": True})
     md.enable(["linkify", "table", "strikethrough"])
+    assert md.linkify is not None  # enabled just above
     md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})  # addresses are linked in _link_addresses
     return md
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]  # it ships no type hints
 
 from ..sanitize import EXCERPT_CHARS, excerpt, plain_text, safe_href, sanitize_html, shorten
 from ..urls import normalize_url
@@ -131,7 +131,7 @@ def _struct_to_utc(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime(*value[:6], tzinfo=timezone.utc)
+        return datetime(value[0], value[1], value[2], value[3], value[4], value[5], tzinfo=timezone.utc)
     except (TypeError, ValueError):
         return None
 

@@ -202,7 +202,8 @@ def to_opml(specs: list[SourceSpec], *, title: str) -> bytes:
                     attrs[_q("selector-" + name)] = value
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    written: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return written + b"\n"
 
 
 def from_opml(data: bytes, path: str) -> list[SourceSpec]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Generator, Sequence
 
 from ..errors import ConfigError, ContentError, Problem, SourcePos, TidingsError
 from ..render.email import PLACEHOLDER, Edition
@@ -237,7 +237,7 @@ class _Run:
             self.report.deferred.append((recipient.address, f"{reply.code} {reply.text}"))
 
 
-def _lock(log: SendLog, slug: str) -> Iterator[None]:
+def _lock(log: SendLog, slug: str) -> Generator[None, None, None]:
     path = log.store.path.parent / f".send-{slug}.lock"
     handle = open(path, "w")
     try:

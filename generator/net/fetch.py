@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..ingest.entries import ParseError, parse_entries
+from ..ingest.entries import Parsed, ParseError, parse_entries
+from ..ingest.subscriptions import SourceSpec
 from ..ingest.state import FetchStore, SourceState
 from ..ingest.subscriptions import Subscription
 from ..config import Site
@@ -79,7 +80,8 @@ def client_settings(site: "Site") -> ClientSettings:
 
 def backoff(errors: int) -> timedelta:
     """Wait after the ``errors``-th error in a row: 5 min, 10, 20… up to a day."""
-    return min(BACKOFF_BASE * (2 ** max(0, errors - 1)), BACKOFF_MAX)
+    wait: timedelta = min(BACKOFF_BASE * (2 ** max(0, errors - 1)), BACKOFF_MAX)
+    return wait
 
 
 def run_fetch(subs: list[Subscription], store: FetchStore, settings: ClientSettings, *, force: bool = False, now: datetime | None = None, excerpt_chars: int = 400) -> list[SourceReport]:
@@ -224,6 +226,6 @@ async def _parse_and_store(
     return SourceReport(sub.key, sub.name, "new" if new else "unchanged", new=new, notice=notice, warnings=parsed.warnings)
 
 
-def _parse_in_worker(body: bytes, headers: dict[str, str], url: str, spec: object, excerpt_chars: int) -> object:
+def _parse_in_worker(body: bytes, headers: dict[str, str], url: str, spec: SourceSpec, excerpt_chars: int) -> Parsed:
     """parse_entries with positional arguments, for a process pool."""
-    return parse_entries(body, headers, url=url, spec=spec, excerpt_chars=excerpt_chars)  # type: ignore[arg-type]
+    return parse_entries(body, headers, url=url, spec=spec, excerpt_chars=excerpt_chars)

@@ -156,7 +156,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             self.transport.abort()
             raise
         assert tls is not None
-        p.transport = typing.cast(asyncio.Transport, tls)
+        p.transport = tls
         return self
 
     def get_extra_info(self, info: str) -> typing.Any:

@@ -106,7 +106,7 @@ class TrackingEnvironment(jinja2.Environment):
     on_use: Callable[[str], None] | None = None
     template_class = _Template
 
-    def _load_template(self, name: str, globals: Any) -> jinja2.Template:  # type: ignore[override]
+    def _load_template(self, name: str, globals: Any) -> jinja2.Template:
         if self.on_use is not None:
             self.on_use(name)
         return super()._load_template(name, globals)
@@ -124,7 +124,7 @@ def make_environment(
     from disk, ``on_use`` each template name a render uses (cached or not).
     ``bytecode_dir`` keeps compiled templates between builds (Jinja checks each
     against its source)."""
-    loader = jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs(site)])
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs(site)])
     if on_load is not None:
         loader = _RecordingLoader(loader, on_load)
     env = TrackingEnvironment(

@@ -54,9 +54,9 @@ def redirect_rules(web: WebConfig, archive: Archive) -> list[tuple[str, str, int
         add(old, new, 301, "web.redirects")
     for pattern in web.old_issue_urls:
         for issue in archive.issues:
-            old = old_issue_url(pattern, issue)
-            if old is not None:
-                add(old, paths.issue_path(issue), 301, f"{pattern} for {issue.source_path}")
+            former = old_issue_url(pattern, issue)
+            if former is not None:
+                add(former, paths.issue_path(issue), 301, f"{pattern} for {issue.source_path}")
     if web.latest_path and archive.latest is not None:
         # 302: the target changes with every issue, so browsers must not remember it
         add(web.latest_path, paths.issue_path(archive.latest), 302, "web.latest_path")

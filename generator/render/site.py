@@ -55,13 +55,13 @@ class SiteProducer:
         for year in self._cached("by_year", archive.by_year):
             out.append(Output(paths.output_file(paths.year_path(year)), self.name, "archive-year", str(year)))
         for kind in self._kinds(ctx):
-            for page in paths.paginate(archive.kinds.get(kind, ()), size, paths.kind_path(kind)):
-                out.append(Output(paths.output_file(page.path), self.name, "kind", f"{kind}:{page.number}"))
-        for page in paths.paginate(archive.links, size, paths.links_path()):
-            out.append(Output(paths.output_file(page.path), self.name, "links", str(page.number)))
+            for kind_page in paths.paginate(archive.kinds.get(kind, ()), size, paths.kind_path(kind)):
+                out.append(Output(paths.output_file(kind_page.path), self.name, "kind", f"{kind}:{kind_page.number}"))
+        for links_page in paths.paginate(archive.links, size, paths.links_path()):
+            out.append(Output(paths.output_file(links_page.path), self.name, "links", str(links_page.number)))
         for slug, issues in archive.tags.items():
-            for page in paths.paginate(issues, size, paths.tag_path(slug)):
-                out.append(Output(paths.output_file(page.path), self.name, "tag", f"{slug}:{page.number}"))
+            for tag_page in paths.paginate(issues, size, paths.tag_path(slug)):
+                out.append(Output(paths.output_file(tag_page.path), self.name, "tag", f"{slug}:{tag_page.number}"))
         for page in ctx.pages:
             out.append(Output(paths.output_file(paths.page_path(page)), self.name, "content-page", page.slug, page.source_path))
         return out
@@ -221,23 +221,23 @@ class SiteProducer:
             deps["view:kinds"] = digest(*(f"{k}:{len(archive.kinds.get(k, ()))}" for k in self._kinds(ctx)))
         elif kind == "kind":
             name, number = key.rsplit(":", 1)
-            page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
-            deps.update(self._listing(ctx, output, views.pagination(page), page.entries, lambda: digest(
-                views.pagination(page), *(v.entry(e) for e in page.entries)), lambda: views.entry_sources(page.entries)))
+            kind_page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
+            deps.update(self._listing(ctx, output, views.pagination(kind_page), kind_page.entries, lambda: digest(
+                views.pagination(kind_page), *(v.entry(e) for e in kind_page.entries)), lambda: views.entry_sources(kind_page.entries)))
         elif kind == "links":
-            page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
-            head = f"{views.pagination(page)} {len(archive.links)}"
-            deps.update(self._listing(ctx, output, head, page.entries, lambda: digest(
-                views.pagination(page), str(len(archive.links)), *(v.featured(f) for f in page.entries)),
-                lambda: views.featured_sources(page.entries)))
+            links_page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
+            head = f"{views.pagination(links_page)} {len(archive.links)}"
+            deps.update(self._listing(ctx, output, head, links_page.entries, lambda: digest(
+                views.pagination(links_page), str(len(archive.links)), *(v.featured(f) for f in links_page.entries)),
+                lambda: views.featured_sources(links_page.entries)))
         elif kind == "tags":
             deps["view:tags"] = digest(*(f"{s}\x1e{archive.tag_names[s]}\x1e{len(i)}" for s, i in archive.tags.items()))
         elif kind == "tag":
             slug, number = key.rsplit(":", 1)
-            page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
-            head = f"{views.pagination(page)} {archive.tag_names[slug]}"
-            deps.update(self._listing(ctx, output, head, page.entries, lambda: digest(
-                views.pagination(page), archive.tag_names[slug], v.cards(page.entries)), lambda: views.card_sources(page.entries)))
+            tag_page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
+            head = f"{views.pagination(tag_page)} {archive.tag_names[slug]}"
+            deps.update(self._listing(ctx, output, head, tag_page.entries, lambda: digest(
+                views.pagination(tag_page), archive.tag_names[slug], v.cards(tag_page.entries)), lambda: views.card_sources(tag_page.entries)))
         elif kind == "content-page":
             deps.update([views.source_key(next(p for p in ctx.pages if p.slug == key))])
         elif kind == "sitemap":
@@ -262,7 +262,8 @@ class SiteProducer:
         held = kept.get(output.path)
         ids = tuple(map(id, shown))
         if held is not None and held[0] == head and held[1] == ids:
-            return held[3]
+            made_before: dict[str, str] = held[3]
+            return made_before
         listed = digest(head, sources())
         before = ctx.previous.get(output.path) or {}
         view = before.get("view:entries") if before.get("memo:sources") == listed else None

@@ -20,6 +20,8 @@ page templates (``ctx.extra["alternates"]`` for ``<link rel="alternate">``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import html as htmllib
 import re
 from typing import Callable, Iterable, Sequence
@@ -123,11 +125,7 @@ def item_entry(ctx: RenderContext, issue: Issue, item: Item) -> FeedEntry:
 def links_feed(base: Feed, entries: Iterable[FeedEntry], limit: int) -> Feed:
     """``base`` filled with ``entries`` (from any source), newest first, at most ``limit``; stable for ties."""
     ordered = sorted(entries, key=lambda e: e.published, reverse=True)
-    return Feed(**{**_fields(base), "entries": tuple(ordered[:limit])})
-
-
-def _fields(feed: Feed) -> dict[str, object]:
-    return {name: getattr(feed, name) for name in Feed.__dataclass_fields__}
+    return dataclasses.replace(base, entries=tuple(ordered[:limit]))
 
 
 class FeedsProducer:
@@ -181,7 +179,7 @@ class FeedsProducer:
         base = self._envelope(ctx, config.title, config.description, "/", self_path)
         entries = recorder_of(ctx.extra).shared(  # the same entries for RSS, Atom and JSON Feed
             self._made, "issues", lambda: tuple(issue_entry(ctx, issue) for issue in ctx.archive.issues[: config.syndication.entries]))
-        return Feed(**{**_fields(base), "entries": entries})
+        return dataclasses.replace(base, entries=entries)
 
     def link_entries(self, ctx: RenderContext, limit: int) -> list[FeedEntry]:
         def make() -> list[FeedEntry]:
@@ -205,7 +203,7 @@ class FeedsProducer:
         name = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
         base = self._envelope(ctx, f"{config.title}: {name}", f"Every item from the {name} sections of {config.title}.", paths.kind_path(kind), section_feed_path(kind))
         chosen: Sequence[KindEntry] = ctx.archive.kinds.get(kind, ())[: config.syndication.section_entries]
-        return Feed(**{**_fields(base), "entries": tuple(item_entry(ctx, e.issue, e.item) for e in chosen)})
+        return dataclasses.replace(base, entries=tuple(item_entry(ctx, e.issue, e.item) for e in chosen))
 
     def fingerprint(self, ctx: RenderContext, output: Output) -> dict[str, str]:
         """The issues a feed shows entries from, by their source (digests are tracked via ctx.extra)."""

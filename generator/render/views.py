@@ -15,7 +15,7 @@ rest of the comparison).
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..buildstate import digest
 from ..content.archive import FeaturedLink, KindEntry
@@ -35,7 +35,7 @@ def pages_nav(pages: Iterable[Page]) -> str:
     return digest(*(f"{p.slug}\x1e{p.title}" for p in pages))
 
 
-def pagination(page: Pagination[object]) -> str:
+def pagination(page: Pagination[Any]) -> str:
     return f"{page.number}/{page.count}@{page.base}"
 
 
