@@ -137,12 +137,7 @@ def edit(site: Path, rng: random.Random) -> Path:
 
 
 def ours(site: Path, scratch: Path, repeat: int, rng: random.Random) -> dict[str, dict]:
-    cold = []
-    for i in range(repeat):
-        out = scratch / f"cold-{i}"
-        shutil.rmtree(site / ".tidings", ignore_errors=True)
-        cold.append(tidings(site, out))
-        cold[-1]["files"] = files_in(out)
+    cold = [cold_build(site, scratch / f"cold-{i}") for i in range(repeat)]
     out = scratch / f"cold-{repeat - 1}"
     warm = [tidings(site, out) for _ in range(repeat)]
     edits = []
@@ -152,10 +147,12 @@ def ours(site: Path, scratch: Path, repeat: int, rng: random.Random) -> dict[str
     return {"cold": median_of(cold), "no change": median_of(warm), "one edit": median_of(edits)}
 
 
-def cold_again(site: Path, out: Path) -> dict:
-    """One more cold build of ``site`` (no build state, a new output folder)."""
+def cold_build(site: Path, out: Path) -> dict:
+    """A cold build of ``site`` (no build state, a new output folder), with the files it wrote."""
     shutil.rmtree(site / ".tidings", ignore_errors=True)
-    return tidings(site, out)
+    result = tidings(site, out)
+    result["files"] = files_in(out)
+    return result
 
 
 def serve_latency(site: Path, repeat: int, rng: random.Random) -> tuple[list[float], list[float]]:
@@ -290,46 +287,36 @@ def website_and_peers(
     could look twice as fast or slow; in turns, each round of builds shares a minute and
     the ratio of the medians compares like with like.
     """
-    builders: list[tuple[str, Callable[[int], dict]]] = []
-
-    def ours(i: int) -> dict:
-        shutil.rmtree(website / ".tidings", ignore_errors=True)
-        result = tidings(website, scratch / f"website-{i}")
-        result["files"] = files_in(scratch / f"website-{i}")
-        return result
-
-    builders.append(("website", ours))
+    # (name, output folder prefix, build into a folder)
+    builders: list[tuple[str, str, Callable[[Path], dict]]] = [("website", "website", lambda out: cold_build(website, out))]
     if corpus_pelican is not None:
         python = pelican_python()
         if python is not None:
             site = pelican_site(corpus_pelican, scratch / "pelican")
             version = subprocess.run([str(python), "-m", "pelican", "--version"], capture_output=True, text=True).stdout.strip()
 
-            def pelican(i: int, site: Path = site, python: Path = python) -> dict:
-                out = scratch / f"pelican-out-{i}"
-                result = timed([str(python), "-m", "pelican", "-s", "pelicanconf.py", "-o", str(out), "-q"], site)
-                result["files"] = files_in(out)
-                return result
+            def pelican(out: Path, site: Path = site, python: Path = python) -> dict:
+                return timed([str(python), "-m", "pelican", "-s", "pelicanconf.py", "-o", str(out), "-q"], site)
 
-            builders.append((f"Pelican {version}", pelican))
+            builders.append((f"Pelican {version}", "pelican-out", pelican))
         hugo = shutil.which("hugo")
         if hugo:
             site = hugo_site(corpus_native, scratch / "hugo")
             version = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1]
 
-            def hugo_build(i: int, site: Path = site, hugo: str = hugo) -> dict:
-                out = scratch / f"hugo-out-{i}"
-                result = timed([hugo, "--quiet", "--destination", str(out), "--cacheDir", str(scratch / f"hugo-cache-{i}")], site)
-                result["files"] = files_in(out)
-                return result
+            def hugo_build(out: Path, site: Path = site, hugo: str = hugo) -> dict:
+                return timed([hugo, "--quiet", "--destination", str(out), "--cacheDir", str(out.with_name(out.name + "-cache"))], site)
 
-            builders.append((f"Hugo {version}", hugo_build))
+            builders.append((f"Hugo {version}", "hugo-out", hugo_build))
         else:
             print("  (Hugo: not on PATH; `apt-get install hugo` to compare)")
-    runs: dict[str, list[dict]] = {name: [] for name, _ in builders}
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in builders}
     for i in range(repeat):
-        for name, build_once in builders:
-            runs[name].append(build_once(i))
+        for name, prefix, build_into in builders:
+            out = scratch / f"{prefix}-{i}"
+            result = build_into(out)
+            result.setdefault("files", files_in(out))
+            runs[name].append(result)
     return median_of(runs.pop("website")), {name: median_of(found) for name, found in runs.items()}
 
 
@@ -386,21 +373,16 @@ def main() -> None:
             twir = scratch / "twir"
             twir.mkdir()
             (twir / "tidings.yaml").write_text(f"title: This Week in Rust\nbase_url: https://twir.example/\nissues_dir: {TWIR}\n", encoding="utf-8")
-            runs = []
-            for i in range(args.repeat):
-                shutil.rmtree(twir / ".tidings", ignore_errors=True)
-                runs.append(tidings(twir, scratch / f"twir-{i}"))
-                runs[-1]["files"] = files_in(scratch / f"twir-{i}")
+            runs = [cold_build(twir, scratch / f"twir-{i}") for i in range(args.repeat)]
             results[f"TWiR cold ({runs[0]['issues']} issues)"] = median_of(runs)
         framing: list[dict] = []
         if args.scale:
             # The 10× build framed by two cold builds of the 1,000 issues, just before and just after it.
             big = generate(scratch / "big", issues=args.issues * 10)
             age(big)
-            framing.append(cold_again(native, scratch / "frame-before"))
-            runs = [tidings(big, scratch / "big-out")]
-            runs[-1]["files"] = files_in(scratch / "big-out")
-            framing.append(cold_again(native, scratch / "frame-after"))
+            framing.append(cold_build(native, scratch / "frame-before"))
+            runs = [cold_build(big, scratch / "big-out")]
+            framing.append(cold_build(native, scratch / "frame-after"))
             results[f"cold ({args.issues * 10})"] = median_of(runs)
         print(f"\n{'build':<34} {'wall s':>8} {'build() s':>9} {'cpu s':>7} {'peak MB':>7} {'rendered':>8} {'files':>7}")
         for name, r in {**results, **peer_results}.items():
