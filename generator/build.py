@@ -21,10 +21,8 @@ output untouched.
 
 from __future__ import annotations
 
-import concurrent.futures
 import gc
 import hashlib
-import multiprocessing
 import os
 import re
 import secrets
@@ -35,7 +33,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -44,13 +42,13 @@ from . import __version__
 from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, recorder_of, trusted_stat
 from .uptodate import BuildOptions, BuildReport, global_light, input_places, inputs_digest, is_up_to_date
 from .config import Site
-from .content.archive import Archive, IndexCache, build_archive
+from .content.archive import SUMMARY_FORMAT, Archive, IndexCache, build_archive, index_summary
 from .content.issues import IssueSettings, read_issue
 from .content.pages import read_page
 from .errors import BuildError, ContentError, Problem, SourcePos
 from .linkfiles import load_link_files
 from .model import Issue, Page
-from .serialize import CACHE_FORMAT, SCHEMA_VERSION, decode_json, issue_from_dict, issue_json
+from .serialize import CACHE_FORMAT, SCHEMA_VERSION, issue_head, issue_json, stored_issue
 from .plan import Output, Producer, RenderContext, check_collisions
 from .render import paths
 from .render.env import Assets, TrackingEnvironment, collect_assets, make_environment, theme_dirs
@@ -61,6 +59,9 @@ from .render.site import AssetProducer, SiteProducer
 from . import pagefind
 from .workers import die_with_parent
 from .write import Staging
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 __all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for", "input_places"]
 
@@ -115,13 +116,20 @@ def _parse_bytes(rel: str, data: bytes, settings: IssueSettings) -> Issue | list
         return list(exc.problems)
 
 
-def _parse_to_json(jobs: list[tuple[Path, str, bytes | None]], settings: IssueSettings, root: Path) -> list[str | list[Problem]]:
-    """Parse in a worker process; each issue comes back as its parse-cache JSON."""
-    out: list[str | list[Problem]] = []
+def _parse_to_json(
+    jobs: list[tuple[Path, str, bytes | None]], settings: IssueSettings, root: Path
+) -> list[tuple[str, str] | list[Problem]]:
+    """Parse in a worker process; each issue comes back as its parse-cache texts (head, whole JSON)."""
+    out: list[tuple[str, str] | list[Problem]] = []
     for path, rel, data in jobs:
         result = _parse_file(path, settings, root) if data is None else _parse_bytes(rel, data, settings)
-        out.append(result if isinstance(result, list) else issue_json(result))
+        out.append(result if isinstance(result, list) else cache_texts(result))
     return out
+
+
+def cache_texts(issue: Issue, summary: list[Any] | None = None) -> tuple[str, str]:
+    """The parse cache's two texts for ``issue``: its head, with what it adds to the indexes, and its whole JSON."""
+    return issue_head(issue, summary if summary is not None else index_summary(issue)), issue_json(issue)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -154,11 +162,11 @@ class _Reader:
         self.state = state
         self.memo = memo if memo is not None else {}
         self.settings = issue_settings(site)
-        self.settings_key = digest(__version__, str(SCHEMA_VERSION), str(CACHE_FORMAT), repr(self.settings))
+        self.settings_key = digest(__version__, str(SCHEMA_VERSION), str(CACHE_FORMAT), str(SUMMARY_FORMAT), repr(self.settings))
         self.stats: list[SourceStat] = []
         self.sources_before: dict[str, SourceStat] = {}  # the scan the state held, to write only what changed
         self.new_parses: dict[str, Issue] = {}  # hash -> issue parsed in this build
-        self.cache_text: dict[str, str] = {}  # hash -> its parse-cache JSON, when a worker made it
+        self.cache_text: dict[str, tuple[str, str]] = {}  # hash -> its parse-cache texts, when a worker made them
         self.compiling: concurrent.futures.Future[None] | None = None  # the read worker compiling templates
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None  # that worker's executor
 
@@ -210,7 +218,7 @@ class _Reader:
             issue = self.memo.get(hashed)
             if (issue is None or issue.source_path != rel) and hashed in stored:
                 try:
-                    issue = issue_from_dict(stored[hashed])
+                    issue = stored_issue(*stored[hashed])  # its body is decoded if something reads it
                 except (KeyError, ValueError, TypeError):
                     issue = None
             if issue is None or issue.source_path != rel:
@@ -243,6 +251,9 @@ class _Reader:
             self._parse_here(jobs, results)
             return results
         split = len(jobs) * 11 // 20
+        import concurrent.futures  # here: a build that parses few files (an edit) does not need it
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         pool = self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
         failed = True
@@ -255,7 +266,10 @@ class _Reader:
                 if isinstance(result, list):
                     results[rel] = result
                     continue
-                issue = issue_from_dict(decode_json(result))
+                # Made from the head, so the archive takes the worker's index summary; the body is
+                # decoded now, as the render workers are forked from this process.
+                issue = stored_issue(*result)
+                issue.intro  # noqa: B018 - decodes the body
                 self.cache_text[issue.source_hash] = result
                 results[rel] = self._keep(issue)
             failed = False
@@ -410,6 +424,8 @@ def _worker_count(requested: int | None, jobs: int) -> int:
 
 @contextmanager
 def _pool(count: int) -> Iterator[Any]:
+    import multiprocessing  # here: an edit renders in this process
+
     # fork: workers inherit the parsed archive and compiled templates without pickling them
     context = multiprocessing.get_context("fork")
     gc.freeze()  # the workers' cycle collector leaves the inherited objects alone (no walks, no copied pages)
@@ -509,7 +525,8 @@ def _build(
         content = content or reader.read()
         report.parsed = len(reader.new_parses)
     with timer("archive"):
-        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=kept.setdefault("index", IndexCache()))
+        index_cache = kept.setdefault("index", IndexCache())
+        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=index_cache)
         report.issues = len(archive.issues)
     with timer("plan"):
         ctx = make_context(site, archive, content.pages, search=options.search)
@@ -550,7 +567,8 @@ def _build(
             # The new parses go to the parse cache while the workers render: a cache keyed by the
             # source bytes is right whatever becomes of this build.
             results = _render_all(ctx, producers, chosen, staging, options.workers, before, lambda: state.record_parsed(
-                {h: reader.cache_text.get(h) or issue_json(i) for h, i in reader.new_parses.items()}, reader.settings_key),
+                {h: reader.cache_text.get(h) or cache_texts(i, index_cache.summary(i)) for h, i in reader.new_parses.items()},
+                reader.settings_key),
                 deps=None if previous else deps)
         bundle: list[tuple[str, bool]] = []
         shard_keys = ""

@@ -67,7 +67,9 @@ _MIGRATIONS = [
         target TEXT NOT NULL, path TEXT NOT NULL, producer TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
         deps TEXT NOT NULL, digest TEXT NOT NULL, links TEXT NOT NULL, PRIMARY KEY (target, path)
     );
-    """
+    """,
+    # Each parsed issue's head (see generator.serialize): rows from before have none and are parsed again.
+    "ALTER TABLE buildstate_parsed ADD COLUMN head TEXT NOT NULL DEFAULT '';",
 ]
 _TABLES = ("buildstate_meta", "buildstate_sources", "buildstate_parsed", "buildstate_outputs")
 
@@ -400,25 +402,24 @@ class BuildState:
         rows = self.store.db.execute("SELECT path, mtime_ns, size, hash FROM buildstate_sources")
         return {r[0]: SourceStat(r[0], r[1], r[2], r[3]) for r in rows}
 
-    def parsed(self, hashes: Iterable[str], settings: str) -> dict[str, Any]:
-        """Parsed issues (as dicts) for the given source hashes, where known."""
+    def parsed(self, hashes: Iterable[str], settings: str) -> dict[str, tuple[str, str]]:
+        """Parsed issues for the given source hashes, where known: (head, whole JSON), both undecoded.
+
+        The caller decodes the heads (:func:`generator.serialize.stored_issue`); a body is
+        decoded only if the build reads it.
+        """
         if self.store is None:
             return {}
-        from .serialize import decode_json  # orjson, a third of the time of json on the parse cache's large rows
-
         wanted = list(hashes)
-        found: dict[str, Any] = {}
+        found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.store.db.execute(
-                f"SELECT hash, issue FROM buildstate_parsed WHERE settings = ? AND hash IN ({marks})", (settings, *chunk)
+                f"SELECT hash, head, issue FROM buildstate_parsed WHERE settings = ? AND head != '' AND hash IN ({marks})", (settings, *chunk)
             )
-            for h, text in rows:
-                try:
-                    found[h] = decode_json(text)
-                except ValueError:
-                    continue  # a damaged row: parse the file again
+            for h, head, text in rows:
+                found[h] = (head, text)
         return found
 
     def outputs(self) -> dict[str, OutputRecord]:
@@ -470,8 +471,8 @@ class BuildState:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
-    def record_parsed(self, parsed: Mapping[str, str], settings: str) -> None:
-        """Add parsed issues (JSON by source hash) to the parse cache, ahead of :meth:`record`.
+    def record_parsed(self, parsed: Mapping[str, tuple[str, str]], settings: str) -> None:
+        """Add parsed issues ((head, whole JSON) by source hash) to the parse cache, ahead of :meth:`record`.
 
         A cache keyed by the source bytes is right whatever becomes of the build, so the
         build saves it while its workers render; rows of files that are gone are dropped
@@ -481,9 +482,11 @@ class BuildState:
             return
         try:
             with self.store.transaction() as db:
+                # Rows under other settings (another Tidings, another parse cache format) would never be read again.
+                db.execute("DELETE FROM buildstate_parsed WHERE settings != ?", (settings,))
                 db.executemany(
-                    "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, issue) VALUES (?, ?, ?)",
-                    [(h, settings, text) for h, text in parsed.items()],
+                    "INSERT OR REPLACE INTO buildstate_parsed (hash, settings, head, issue) VALUES (?, ?, ?, ?)",
+                    [(h, settings, head, text) for h, (head, text) in parsed.items()],
                 )
         except sqlite3.DatabaseError:
             self._discard()

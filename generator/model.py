@@ -198,6 +198,14 @@ class Issue:
     source_hash: str  # sha256 of the file's bytes
     pos: SourcePos  # where the header starts (line 1)
     extra: tuple[tuple[str, str], ...] = field(default=())  # other header keys, as text
+    _all_items: tuple[Item, ...] | None = field(default=None, init=False, repr=False, compare=False)  # made on first use
+
+    @property
+    def all_items(self) -> tuple[Item, ...]:
+        """Every item, in the order of :meth:`iter_items`: section pages find an item by its position."""
+        if self._all_items is None:
+            object.__setattr__(self, "_all_items", tuple(self.iter_items()))
+        return self._all_items  # type: ignore[return-value]
 
     @property
     def label(self) -> str:

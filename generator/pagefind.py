@@ -19,7 +19,6 @@ the search page merges in the browser; an edit re-indexes one shard.
 
 from __future__ import annotations
 
-import concurrent.futures
 import importlib.util
 import os
 import re
@@ -102,6 +101,12 @@ def index_shards(site_dir: Path, shards: Sequence[tuple[str, Sequence[str]]], *,
     Pagefind uses about one and a half cores on one bundle, so two run at once.
     """
     found = SearchIndex()
+    if len(shards) == 1:  # an edit's one shard: no pool (nor its import)
+        folder, files = shards[0]
+        found.update(index_site(site_dir, language=language, files=files, bundle=folder))
+        return found
+    import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
         for part in pool.map(lambda shard: index_site(site_dir, language=language, files=shard[1], bundle=shard[0]), shards):
             found.update(part)

@@ -3,6 +3,12 @@
 Used by ``tidings show --json`` (tools read how a file was understood) and by
 caches that store parsed issues (JSON rows, never pickles, so a cache written
 by one version of Tidings can be checked and discarded by another).
+
+The parse cache keeps two texts per issue: its *head* (the header fields and what
+the issue adds to the archive's indexes, a few hundred bytes) and its whole JSON.
+A build reads every unchanged issue back as a :class:`StoredIssue` made from the
+head alone; its body is decoded the first time something reads it, which in a
+one-issue edit is only for the few issues on the pages rendered again.
 """
 
 from __future__ import annotations
@@ -13,13 +19,13 @@ from typing import Any
 
 import orjson
 
-from .errors import SourcePos, new_pos
+from .errors import ContentError, Problem, SourcePos, new_pos
 from .model import Html, Issue, Item, ItemGroup, Link, Prose, Section, new_group, new_item, new_link, new_section
 
-__all__ = ["issue_to_dict", "issue_from_dict", "issue_json", "decode_json", "SCHEMA_VERSION", "CACHE_FORMAT"]
+__all__ = ["issue_to_dict", "issue_from_dict", "issue_json", "issue_head", "decode_json", "StoredIssue", "stored_issue", "SCHEMA_VERSION", "CACHE_FORMAT"]
 
 SCHEMA_VERSION = 1
-CACHE_FORMAT = 2  # how the parse cache writes that schema (2: json's text marked, see issue_json)
+CACHE_FORMAT = 3  # how the parse cache writes that schema (2: json's text marked, see issue_json; 3: with heads)
 
 
 def _pos(pos: SourcePos) -> str:
@@ -99,7 +105,37 @@ def issue_to_dict(issue: Issue) -> dict[str, Any]:
 
 def issue_json(issue: Issue) -> str:
     """An issue as the parse cache stores it (read back by :func:`decode_json`)."""
-    data = issue_to_dict(issue)
+    return _cache_text(issue_to_dict(issue))
+
+
+def _head_dict(issue: Issue) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "number": issue.number,
+        "title": issue.title,
+        "date": issue.date.isoformat(),
+        "slug": issue.slug,
+        "summary": issue.summary,
+        "draft": issue.draft,
+        "tags": list(issue.tags),
+        "category": issue.category,
+        "source_path": issue.source_path,
+        "source_hash": issue.source_hash,
+        "extra": dict(issue.extra),
+    }
+
+
+def issue_head(issue: Issue, index: Any) -> str:
+    """An issue's head as the parse cache stores it: the header fields, and ``index``.
+
+    ``index`` is what the issue adds to the archive's indexes, in the archive's own
+    JSON-ready form (:func:`generator.content.archive.index_summary`); this module
+    keeps it for the archive without looking inside.
+    """
+    return _cache_text({**_head_dict(issue), "index": index})
+
+
+def _cache_text(data: dict[str, Any]) -> str:
     try:
         # orjson takes 15 µs where json.dumps took 260 µs for a 20 KB issue (4 % of a cold one-process build).
         return orjson.dumps(data).decode("utf-8")
@@ -152,6 +188,104 @@ def _section_from(d: dict[str, Any]) -> Section:
         d["kind"], d["title"], d["slug"], d["level"], tuple(_link_from(x) for x in d["heading_links"]),
         tuple(_block_from(b) for b in d["blocks"]), tuple(_section_from(s) for s in d["subsections"]), _pos_from(d["pos"]),
     )
+
+
+# The slots' own descriptors, which StoredIssue's properties stand in front of.
+_INTRO: Any = Issue.__dict__["intro"]
+_SECTIONS: Any = Issue.__dict__["sections"]
+_OUTRO: Any = Issue.__dict__["outro"]
+
+
+class StoredIssue(Issue):
+    """An issue read back from its head: the body (intro, sections, outro) is decoded on first use.
+
+    It is an :class:`Issue` in every way but one: it compares equal only to another
+    StoredIssue (the dataclass compares classes first). ``index_summary`` is the head's
+    index, for the archive.
+    """
+
+    __slots__ = ("_body", "index_summary")
+    _body: str | bytes | None  # the whole JSON until decoded
+    index_summary: list[Any]
+
+    def _decode_body(self) -> None:
+        # The three slots are set together, from the whole JSON the cache keeps beside the head.
+        try:
+            if self._body is None:
+                raise ValueError("no body")
+            d = decode_json(self._body)
+            intro = _block_from(d["intro"]) if d["intro"] else None
+            sections = tuple(_section_from(s) for s in d["sections"])
+            outro = tuple(_block_from(b) for b in d["outro"])
+        except (KeyError, ValueError, TypeError) as exc:
+            # A row the cache wrote whole (SQLite's transactions) and the head of which was read: only a bug gets here.
+            raise ContentError([Problem(self.pos, f"the build state's copy of this issue is damaged ({exc!r}); run 'tidings build --full'")]) from None
+        _INTRO.__set__(self, intro)
+        _SECTIONS.__set__(self, sections)
+        _OUTRO.__set__(self, outro)
+        object.__setattr__(self, "_body", None)
+
+    def _field(self, slot: Any) -> Any:
+        try:
+            return slot.__get__(self, Issue)
+        except AttributeError:  # not decoded yet
+            self._decode_body()
+            return slot.__get__(self, Issue)
+
+    @property
+    def intro(self) -> Prose | None:
+        value: Prose | None = self._field(_INTRO)
+        return value
+
+    @intro.setter
+    def intro(self, value: Prose | None) -> None:  # dataclasses.replace and unpickling set fields through here
+        _INTRO.__set__(self, value)
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        value: tuple[Section, ...] = self._field(_SECTIONS)
+        return value
+
+    @sections.setter
+    def sections(self, value: tuple[Section, ...]) -> None:
+        _SECTIONS.__set__(self, value)
+
+    @property
+    def outro(self) -> tuple[Prose | ItemGroup, ...]:
+        value: tuple[Prose | ItemGroup, ...] = self._field(_OUTRO)
+        return value
+
+    @outro.setter
+    def outro(self, value: tuple[Prose | ItemGroup, ...]) -> None:
+        _OUTRO.__set__(self, value)
+
+    @property
+    def body_decoded(self) -> bool:
+        """Whether something has read the body yet (for tests and measurements)."""
+        return self._body is None
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def stored_issue(head: str | bytes, body: str | bytes) -> StoredIssue:
+    """An issue from the parse cache's two texts, its body left encoded; raises KeyError/ValueError/TypeError on a foreign shape."""
+    d = decode_json(head)
+    if d.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"unknown issue schema {d.get('schema')!r}")
+    issue = _new(StoredIssue)
+    path = d["source_path"]
+    if not isinstance(path, str):
+        raise TypeError("source_path")
+    for name, value in (
+        ("number", d["number"]), ("title", d["title"]), ("date", datetime.fromisoformat(d["date"])), ("slug", d["slug"]),
+        ("summary", d["summary"]), ("tags", tuple(d["tags"])), ("draft", d["draft"]), ("category", d["category"]),
+        ("source_path", path), ("source_hash", d["source_hash"]), ("pos", new_pos(path, 1)),
+        ("extra", tuple(sorted(d["extra"].items()))), ("_all_items", None), ("_body", body), ("index_summary", d["index"]),
+    ):
+        _set(issue, name, value)
+    return issue
 
 
 def issue_from_dict(d: dict[str, Any]) -> Issue:

@@ -354,3 +354,29 @@ def test_an_issue_numbered_beyond_64_bits_keeps_its_page_through_the_parse_cache
     assert report.parsed == 0 and report.written > 4
     page = (tmp_path / "out/issues/1180591620717411303424/index.html").read_text()
     assert "Issue 1180591620717411303424" in page and "e+21" not in page
+
+def test_an_edit_decodes_only_the_bodies_of_issues_on_pages_it_renders_again(make_site, tmp_path):
+    """Unchanged issues come back from the parse cache as heads; a body is decoded only when read."""
+    from generator.serialize import StoredIssue
+
+    from .conftest import MINIMAL_CONFIG
+
+    root = make_site({**_many_issues(60), "tidings.yaml": MINIMAL_CONFIG + "page_size: 10\nsyndication: {links: 20}\n"})
+    site = load_site(root)
+    build(site, BuildOptions(output_dir=tmp_path / "out", workers=1))
+    edited = root / "content/issues/056.md"  # the oldest: outside the feeds, which read the newest issues
+    edited.write_text(edited.read_text().replace("A story about topic 56.", "A longer story about topic 56."))
+    memo: dict = {}  # filled by the build with the issues it read
+    report = build(site, BuildOptions(output_dir=tmp_path / "out", workers=1), memo=memo)
+    assert report.parsed == 1 and 0 < report.rendered < 20
+    stored = [i for i in memo.values() if isinstance(i, StoredIssue)]
+    assert len(stored) == 59
+    decoded = sorted(i.number for i in stored if i.body_decoded)
+    # The News page that lists issue 56's item (ten to a page) is rendered again: its nine other issues are read.
+    assert len(decoded) == 9 and 56 not in decoded, decoded
+    # Every page is the same as a clean build's.
+    clean = build(site, BuildOptions(output_dir=tmp_path / "clean", workers=1, keep_state=False))
+    assert clean.written == report.outputs
+    for path in (tmp_path / "clean").rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (tmp_path / "out" / path.relative_to(tmp_path / "clean")).read_bytes(), path

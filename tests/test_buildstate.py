@@ -1,10 +1,10 @@
-"""Dependencies.unchanged: what a recorded output read, against what it would read now."""
+"""Dependencies.unchanged: what a recorded output read, against what it would read now; the parse cache's rows."""
 
 from __future__ import annotations
 
 import jinja2
 
-from generator.buildstate import Dependencies, OutputRecord, Recorder, RecordingDict
+from generator.buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict
 
 TEMPLATES = {"page.html": "<p>{{ x }}</p>", "base.html": "<html>{% block b %}{% endblock %}</html>"}
 
@@ -50,3 +50,33 @@ def test_memo_keys_are_not_compared() -> None:
     assert now.unchanged(record, {"view:p": "1", "memo:sources": "new"})
     assert now.unchanged(record, {"view:p": "1"}), "a memo the output does not make now"
     assert not now.unchanged(record, {"view:p": "2", "memo:sources": "old"})
+
+
+def test_the_parse_cache_gives_back_head_and_body_under_its_settings_and_keeps_no_others(tmp_path) -> None:
+    state = BuildState.open(tmp_path, tmp_path / "public")
+    state.record_parsed({"h1": ('{"head":1}', '{"body":1}'), "h2": ('{"head":2}', '{"body":2}')}, "settings-a")
+    assert state.parsed(["h1", "h2", "h3"], "settings-a") == {"h1": ('{"head":1}', '{"body":1}'), "h2": ('{"head":2}', '{"body":2}')}
+    assert state.parsed(["h1"], "settings-b") == {}
+    state.record_parsed({"h1": ('{"head":3}', '{"body":3}')}, "settings-b")  # e.g. the section kinds changed
+    assert state.parsed(["h1", "h2"], "settings-b") == {"h1": ('{"head":3}', '{"body":3}')}
+    assert state.parsed(["h1", "h2"], "settings-a") == {}, "rows under other settings are dropped"
+    state.close()
+
+
+def test_a_parse_cache_from_before_heads_is_migrated_and_its_rows_parsed_again(tmp_path) -> None:
+    from generator import __version__
+    from generator.buildstate import _MIGRATIONS, COMPONENT, STATE_FILE
+    from generator.store import Store
+
+    store = Store.open(tmp_path / STATE_FILE)
+    store.migrate(COMPONENT, _MIGRATIONS[:1])  # the tables as the first release made them
+    with store.transaction() as db:
+        db.execute("INSERT INTO buildstate_parsed (hash, settings, issue) VALUES ('h1', 's', '{}')")
+        db.execute("INSERT INTO buildstate_meta (target, key, value) VALUES ('', 'tidings', ?)", (__version__,))
+    store.close()
+    state = BuildState.open(tmp_path, tmp_path / "public")
+    assert state.store is not None and state.store.db.execute("SELECT count(*) FROM buildstate_parsed").fetchone()[0] == 1, "kept"
+    assert state.parsed(["h1"], "s") == {}, "a row without a head is not read: its file is parsed again"
+    state.record_parsed({"h1": ('{"head":1}', "{}")}, "s")
+    assert state.parsed(["h1"], "s") == {"h1": ('{"head":1}', "{}")}
+    state.close()

@@ -210,13 +210,13 @@ class FeedsProducer:
         config = ctx.site.config
         if output.kind == "section":
             chosen = ctx.archive.kinds.get(output.key, ())[: config.syndication.section_entries]
-            shown = [f"{e.issue.source_hash}#{e.item.anchor}" for e in chosen]
+            shown = [f"{e.issue.source_hash}#{e.anchor}" for e in chosen]
         elif output.kind.startswith("links"):
             shown, count = [], 0
             for issue in ctx.archive.issues:
                 if count >= config.syndication.links:
                     break
-                count += sum(1 for item in issue.iter_items() if item.links)
+                count += ctx.archive.linked_items[issue.slug]
                 shown.append(issue.source_hash)
         else:
             shown = [i.source_hash for i in ctx.archive.issues[: config.syndication.entries]]

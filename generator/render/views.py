@@ -46,7 +46,7 @@ def _source(issue: Issue) -> str:
 
 def entry_sources(entries: Iterable[KindEntry]) -> str:
     """Which items a section page lists, named by their issue's source and anchor (cheap to make)."""
-    return "\x1d".join(f"{_source(e.issue)}#{e.item.anchor}" for e in entries)
+    return "\x1d".join(f"{_source(e.issue)}#{e.anchor}" for e in entries)
 
 
 def featured_sources(links: Iterable[FeaturedLink]) -> str:

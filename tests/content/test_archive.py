@@ -60,3 +60,29 @@ def test_kinds_tags_and_link_index():
     tool_a = links["https://a.example/"]
     assert [(i.number, anchor) for i, anchor in tool_a.refs] == [(2, "tool-a-again"), (1, "tool-a")]
     assert archive.links[0].key == "https://a.example/"  # most recently featured first
+
+
+def test_issues_read_back_from_their_heads_give_the_same_indexes_without_decoding_a_body():
+    from generator.content.archive import index_summary
+    from generator.serialize import issue_head, issue_json, stored_issue
+
+    texts = [
+        "---\ntitle: One\ndate: 2024-01-01\nnumber: 1\ntags: [rust, web]\n---\nSee [the intro](https://intro.example/).\n\n"
+        "## News\n\n- [A](https://a.example/) first.\n- [B](https://b.example/) second.\n\n## Tools\n\n- [T](https://t.example/) and [A](https://a.example/)\n",
+        "---\ntitle: Two\ndate: 2024-01-08\nnumber: 2\ntags: [rust]\n---\n\n## News\n\n- [A again](https://a.example/) later.\n",
+    ]
+    fresh = [parse_issue_text(f"content/issues/{n}.md", text, SETTINGS) for n, text in enumerate(texts, 1)]
+    stored = [stored_issue(issue_head(i, index_summary(i)), issue_json(i)) for i in fresh]
+    a, b = build_archive(fresh, now=NOW), build_archive(stored, now=NOW)
+    assert not any(i.body_decoded for i in stored)
+
+    def entries(archive):
+        return {kind: [(e.issue.slug, e.index, e.anchor) for e in found] for kind, found in archive.kinds.items()}
+
+    def links(archive):
+        return [(f.key, f.url, f.text, f.host, [(i.slug, anchor) for i, anchor in f.refs]) for f in archive.links]
+
+    assert entries(a) == entries(b) and links(a) == links(b) and a.tags.keys() == b.tags.keys()
+    assert not any(i.body_decoded for i in stored), "nothing above reads a body"
+    assert [e.item for e in b.kinds["news"]] == [e.item for e in a.kinds["news"]]
+    assert [e.item.anchor for e in b.kinds["news"]] == [e.anchor for e in b.kinds["news"]]
