@@ -21,6 +21,7 @@ output untouched.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import os
@@ -39,7 +40,9 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from . import __version__
-from .buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, recorder_of, trusted_stat
+from .buildstate import (
+    BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, parsed_body, recorder_of, trusted_stat,
+)
 from .uptodate import BuildOptions, BuildReport, global_light, input_places, inputs_digest, is_up_to_date
 from .config import Site
 from .content.archive import SUMMARY_FORMAT, Archive, IndexCache, build_archive, index_summary
@@ -56,6 +59,7 @@ from .render.digests import DigestProducer, load_site_digests
 from .render.redirects import RedirectsProducer
 from .render.search import SEARCH_PATH, SearchProducer, search_shards
 from .render.site import AssetProducer, SiteProducer
+from .render.views import item_digest
 from . import pagefind
 from .workers import die_with_parent
 from .write import Staging
@@ -127,9 +131,44 @@ def _parse_to_json(
     return out
 
 
-def cache_texts(issue: Issue, summary: list[Any] | None = None) -> tuple[str, str]:
-    """The parse cache's two texts for ``issue``: its head, with what it adds to the indexes, and its whole JSON."""
-    return issue_head(issue, summary if summary is not None else index_summary(issue)), issue_json(issue)
+def cache_texts(issue: Issue) -> tuple[str, str]:
+    """The parse cache's two texts for ``issue``: its head, with what it adds to the indexes, and its whole JSON.
+
+    The head's item digests cost a cold build 3 µs an item, made where the issue was
+    parsed (the read worker, or this process while the render workers run); they spare
+    an edit decoding the other issues of the section pages it changes.
+    """
+    return issue_head(issue, index_summary(issue), [item_digest(item) for item in issue.all_items]), issue_json(issue)
+
+
+@dataclass(frozen=True)
+class _StoredBodies:
+    """Where a stored issue's body comes from when it is first read (see :class:`generator.serialize.StoredIssue`).
+
+    Only what that needs, not the reader: a long-running caller keeps stored issues from
+    many builds.
+    """
+
+    state_file: Path
+    settings_key: str
+    root: Path
+    settings: IssueSettings
+
+    def fetch(self, source_hash: str, rel: str) -> str:
+        """The issue's whole JSON from the parse cache; if another build dropped the row, the file parsed again."""
+        text = parsed_body(self.state_file, source_hash, self.settings_key)
+        if text is not None:
+            return text
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError as exc:
+            raise ContentError([Problem(SourcePos(rel), f"cannot read: {exc.strerror}")]) from None
+        if hashlib.sha256(data).hexdigest() != source_hash:
+            raise ContentError([Problem(SourcePos(rel), "changed while this build was running; build again")])
+        result = _parse_bytes(rel, data, self.settings)
+        if isinstance(result, list):
+            raise ContentError(result)
+        return issue_json(result)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -209,16 +248,17 @@ class _Reader:
             self.stats.append(SourceStat(rel, st.st_mtime_ns, st.st_size, hashed))
             found.append((path, rel, data, hashed))
         missing = [h for _, rel, _, h in found if rel not in unreadable and h not in self.memo]
-        stored = self.state.parsed(missing, self.settings_key) if self.state and missing else {}
+        stored = self.state.heads(missing, self.settings_key) if self.state and missing else {}
+        bodies = _StoredBodies(self.state.store.path, self.settings_key, root, self.settings) if self.state and self.state.store else None
         known: dict[str, Issue] = {}  # rel -> issue from the memo or the parse cache
         to_parse: list[tuple[Path, str, bytes | None]] = []
         for path, rel, data, hashed in found:
             if rel in unreadable:
                 continue
             issue = self.memo.get(hashed)
-            if (issue is None or issue.source_path != rel) and hashed in stored:
+            if (issue is None or issue.source_path != rel) and hashed in stored and bodies is not None:
                 try:
-                    issue = stored_issue(*stored[hashed])  # its body is decoded if something reads it
+                    issue = stored_issue(stored[hashed], functools.partial(bodies.fetch, hashed, rel))  # read if needed
                 except (KeyError, ValueError, TypeError):
                     issue = None
             if issue is None or issue.source_path != rel:
@@ -525,8 +565,7 @@ def _build(
         content = content or reader.read()
         report.parsed = len(reader.new_parses)
     with timer("archive"):
-        index_cache = kept.setdefault("index", IndexCache())
-        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=index_cache)
+        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=kept.setdefault("index", IndexCache()))
         report.issues = len(archive.issues)
     with timer("plan"):
         ctx = make_context(site, archive, content.pages, search=options.search)
@@ -567,7 +606,7 @@ def _build(
             # The new parses go to the parse cache while the workers render: a cache keyed by the
             # source bytes is right whatever becomes of this build.
             results = _render_all(ctx, producers, chosen, staging, options.workers, before, lambda: state.record_parsed(
-                {h: reader.cache_text.get(h) or cache_texts(i, index_cache.summary(i)) for h, i in reader.new_parses.items()},
+                {h: reader.cache_text.get(h) or cache_texts(i) for h, i in reader.new_parses.items()},
                 reader.settings_key),
                 deps=None if previous else deps)
         bundle: list[tuple[str, bool]] = []

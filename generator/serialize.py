@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -25,7 +25,7 @@ from .model import Html, Issue, Item, ItemGroup, Link, Prose, Section, new_group
 __all__ = ["issue_to_dict", "issue_from_dict", "issue_json", "issue_head", "decode_json", "StoredIssue", "stored_issue", "SCHEMA_VERSION", "CACHE_FORMAT"]
 
 SCHEMA_VERSION = 1
-CACHE_FORMAT = 3  # how the parse cache writes that schema (2: json's text marked, see issue_json; 3: with heads)
+CACHE_FORMAT = 4  # how the parse cache writes that schema (2: json's text marked, see issue_json; 3: heads; 4: item views in heads)
 
 
 def _pos(pos: SourcePos) -> str:
@@ -125,14 +125,15 @@ def _head_dict(issue: Issue) -> dict[str, Any]:
     }
 
 
-def issue_head(issue: Issue, index: Any) -> str:
-    """An issue's head as the parse cache stores it: the header fields, and ``index``.
+def issue_head(issue: Issue, index: Any, item_views: list[str] | None = None) -> str:
+    """An issue's head as the parse cache stores it: the header fields, ``index`` and ``item_views``.
 
     ``index`` is what the issue adds to the archive's indexes, in the archive's own
-    JSON-ready form (:func:`generator.content.archive.index_summary`); this module
-    keeps it for the archive without looking inside.
+    JSON-ready form (:func:`generator.content.archive.index_summary`); ``item_views``, a
+    digest of each item as section pages show it, in the order of ``all_items``
+    (:func:`generator.render.views.item_digest`). This module keeps both without looking inside.
     """
-    return _cache_text({**_head_dict(issue), "index": index})
+    return _cache_text({**_head_dict(issue), "index": index, "views": item_views})
 
 
 def _cache_text(data: dict[str, Any]) -> str:
@@ -200,20 +201,22 @@ class StoredIssue(Issue):
     """An issue read back from its head: the body (intro, sections, outro) is decoded on first use.
 
     It is an :class:`Issue` in every way but one: it compares equal only to another
-    StoredIssue (the dataclass compares classes first). ``index_summary`` is the head's
-    index, for the archive.
+    StoredIssue (the dataclass compares classes first). ``index_summary`` and ``item_views``
+    are the head's, for the archive and the section pages' fingerprints.
     """
 
-    __slots__ = ("_body", "index_summary")
-    _body: str | bytes | None  # the whole JSON until decoded
+    __slots__ = ("_body", "index_summary", "item_views")
+    _body: str | bytes | Callable[[], str] | None  # the whole JSON, or what fetches it, until decoded
     index_summary: list[Any]
+    item_views: list[str] | None
 
     def _decode_body(self) -> None:
         # The three slots are set together, from the whole JSON the cache keeps beside the head.
+        body = self._body() if callable(self._body) else self._body
         try:
-            if self._body is None:
+            if body is None:
                 raise ValueError("no body")
-            d = decode_json(self._body)
+            d = decode_json(body)
             intro = _block_from(d["intro"]) if d["intro"] else None
             sections = tuple(_section_from(s) for s in d["sections"])
             outro = tuple(_block_from(b) for b in d["outro"])
@@ -269,8 +272,11 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def stored_issue(head: str | bytes, body: str | bytes) -> StoredIssue:
-    """An issue from the parse cache's two texts, its body left encoded; raises KeyError/ValueError/TypeError on a foreign shape."""
+def stored_issue(head: str | bytes, body: str | bytes | Callable[[], str]) -> StoredIssue:
+    """An issue from the parse cache's head, its body (the whole JSON, or a function that fetches it) left for later.
+
+    Raises KeyError/ValueError/TypeError on a head of a foreign shape.
+    """
     d = decode_json(head)
     if d.get("schema") != SCHEMA_VERSION:
         raise ValueError(f"unknown issue schema {d.get('schema')!r}")
@@ -283,6 +289,7 @@ def stored_issue(head: str | bytes, body: str | bytes) -> StoredIssue:
         ("summary", d["summary"]), ("tags", tuple(d["tags"])), ("draft", d["draft"]), ("category", d["category"]),
         ("source_path", path), ("source_hash", d["source_hash"]), ("pos", new_pos(path, 1)),
         ("extra", tuple(sorted(d["extra"].items()))), ("_all_items", None), ("_body", body), ("index_summary", d["index"]),
+        ("item_views", d.get("views")),
     ):
         _set(issue, name, value)
     return issue

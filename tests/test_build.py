@@ -380,3 +380,46 @@ def test_an_edit_decodes_only_the_bodies_of_issues_on_pages_it_renders_again(mak
     for path in (tmp_path / "clean").rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (tmp_path / "out" / path.relative_to(tmp_path / "clean")).read_bytes(), path
+
+
+def test_render_workers_read_stored_issues_from_their_own_connection(make_site, tmp_path):
+    """After a theme change every page is rendered again, in forked workers, from issues the parse cache gave back."""
+    root = make_site(_many_issues(60))
+    site = load_site(root)
+    build(site, BuildOptions(output_dir=tmp_path / "out", workers=2))
+    template = root / "themes/default/templates/issue.html"
+    template.parent.mkdir(parents=True)
+    shipped = (REPO / "themes/default/templates/issue.html").read_text()
+    template.write_text(shipped.replace("{% block main %}", "{% block main %}<p>Changed.</p>", 1))
+    report = build(load_site(root), BuildOptions(output_dir=tmp_path / "out", workers=2))
+    assert report.parsed == 0 and report.rendered >= 60
+    clean = tmp_path / "clean"
+    build(load_site(root), BuildOptions(output_dir=clean, workers=1, keep_state=False))
+    for path in clean.rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (tmp_path / "out" / path.relative_to(clean)).read_bytes(), path
+    assert "<p>Changed.</p>" in (tmp_path / "out/issues/7/index.html").read_text()
+
+
+def test_a_stored_body_another_build_dropped_is_parsed_again_unless_its_file_changed(make_site):
+    import sqlite3
+
+    from generator.build import _Reader
+    from generator.buildstate import STATE_FILE, BuildState
+    from generator.serialize import StoredIssue
+
+    root = make_site(_many_issues(3))
+    site = load_site(root)
+    build(site, BuildOptions(workers=1))
+    fresh = {i.slug: i for i in load_content(site).issues}
+    state = BuildState.open(root, root / "public")
+    issues = {i.slug: i for i in _Reader(site, state, None).read().issues}
+    assert all(isinstance(i, StoredIssue) and not i.body_decoded for i in issues.values())
+    with sqlite3.connect(root / STATE_FILE) as db:  # as a concurrent build that saw other files would
+        db.execute("DELETE FROM buildstate_parsed")
+    assert issues["1"].sections == fresh["1"].sections, "parsed again from the unchanged file"
+    (root / "content/issues/002.md").write_text(_many_issues(2)["content/issues/002.md"].replace("topic 2", "topic two"))
+    with pytest.raises(ContentError) as caught:
+        issues["2"].sections
+    assert str(caught.value.problems[0]) == "content/issues/002.md: changed while this build was running; build again"
+    state.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
-from generator.buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict
+from generator.buildstate import BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, parsed_body
 
 TEMPLATES = {"page.html": "<p>{{ x }}</p>", "base.html": "<html>{% block b %}{% endblock %}</html>"}
 
@@ -52,14 +52,20 @@ def test_memo_keys_are_not_compared() -> None:
     assert not now.unchanged(record, {"view:p": "2", "memo:sources": "old"})
 
 
+def _parsed(state: BuildState, hashes: list[str], settings: str) -> dict[str, tuple[str, str | None]]:
+    assert state.store is not None
+    return {h: (head, parsed_body(state.store.path, h, settings)) for h, head in state.heads(hashes, settings).items()}
+
+
 def test_the_parse_cache_gives_back_head_and_body_under_its_settings_and_keeps_no_others(tmp_path) -> None:
     state = BuildState.open(tmp_path, tmp_path / "public")
     state.record_parsed({"h1": ('{"head":1}', '{"body":1}'), "h2": ('{"head":2}', '{"body":2}')}, "settings-a")
-    assert state.parsed(["h1", "h2", "h3"], "settings-a") == {"h1": ('{"head":1}', '{"body":1}'), "h2": ('{"head":2}', '{"body":2}')}
-    assert state.parsed(["h1"], "settings-b") == {}
+    assert _parsed(state, ["h1", "h2", "h3"], "settings-a") == {"h1": ('{"head":1}', '{"body":1}'), "h2": ('{"head":2}', '{"body":2}')}
+    assert _parsed(state, ["h1"], "settings-b") == {}
     state.record_parsed({"h1": ('{"head":3}', '{"body":3}')}, "settings-b")  # e.g. the section kinds changed
-    assert state.parsed(["h1", "h2"], "settings-b") == {"h1": ('{"head":3}', '{"body":3}')}
-    assert state.parsed(["h1", "h2"], "settings-a") == {}, "rows under other settings are dropped"
+    assert _parsed(state, ["h1", "h2"], "settings-b") == {"h1": ('{"head":3}', '{"body":3}')}
+    assert _parsed(state, ["h1", "h2"], "settings-a") == {}, "rows under other settings are dropped"
+    assert parsed_body(state.store.path, "h2", "settings-a") is None, "a body that is gone is None"
     state.close()
 
 
@@ -76,7 +82,7 @@ def test_a_parse_cache_from_before_heads_is_migrated_and_its_rows_parsed_again(t
     store.close()
     state = BuildState.open(tmp_path, tmp_path / "public")
     assert state.store is not None and state.store.db.execute("SELECT count(*) FROM buildstate_parsed").fetchone()[0] == 1, "kept"
-    assert state.parsed(["h1"], "s") == {}, "a row without a head is not read: its file is parsed again"
+    assert state.heads(["h1"], "s") == {}, "a row without a head is not read: its file is parsed again"
     state.record_parsed({"h1": ('{"head":1}', "{}")}, "s")
-    assert state.parsed(["h1"], "s") == {"h1": ('{"head":1}', "{}")}
+    assert _parsed(state, ["h1"], "s") == {"h1": ('{"head":1}', "{}")}
     state.close()

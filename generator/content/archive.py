@@ -99,17 +99,12 @@ class IndexCache(dict[int, "_IssueIndex"]):
         super().__init__()
         self.featured: dict[str, FeaturedLink] = {}
 
-    def summary(self, issue: Issue) -> list[Any] | None:
-        """The issue's :func:`index_summary` as the last archive made it, if it indexed this very object."""
-        index = self.get(id(issue))
-        return index.summary if index is not None and index.issue is issue else None
-
 
 @dataclass(frozen=True, slots=True)
 class _IssueIndex:
     issue: Issue
     entries: tuple[tuple[str, tuple[KindEntry, ...]], ...]  # (kind, its entries in order), kinds in order of first item
-    links: Sequence[Sequence[str]]  # featured (http) links: key, url, text shown, host, item anchor or ''
+    links: Sequence[Sequence[Any]]  # featured (http) links as index_summary gives them
     tags: tuple[tuple[str, str], ...]  # (slug, tag as written)
     summary: list[Any]  # the index_summary these were made from
     linked: int  # items with links
@@ -151,22 +146,29 @@ def build_archive(
     return _index(tuple(published), cache if cache is not None else IndexCache())
 
 
-SUMMARY_FORMAT = 1  # part of the parse cache's key: raise it whenever index_summary's shape changes
+SUMMARY_FORMAT = 2  # part of the parse cache's key: raise it whenever index_summary's shape changes
 
 
 def index_summary(issue: Issue) -> list[Any]:
     """What ``issue`` adds to the indexes, as JSON-ready lists (the parse cache keeps it in the issue's head).
 
     ``[entries, links]``: each item as ``[kind, anchor, 1 if it has links else 0]``, in the order of ``issue.all_items``;
-    each featured link as ``[key, url, text shown, host, item anchor or '']``.
+    each featured link as ``[key, url, text shown, host, its item's position in entries or -1]``, where url and text
+    are '' when the same as the key and the url. Every build reads all these back: written out in full, a
+    thousand issues' took 5.8 MB (0.07 s to fetch and decode), and this form is 40 % of that.
     """
     entries: list[list[str | int]] = []
-    links: list[list[str]] = []
-    for item in issue.iter_items():
+    links: list[list[str | int]] = []
+    for position, item in enumerate(issue.iter_items()):
         entries.append([item.kind, item.anchor, 1 if item.links else 0])
-        links.extend([link.key, link.url, item.title or link.text or link.url, link.host, item.anchor] for link in item.links if _featured(link))
-    links.extend([link.key, link.url, link.text or link.url, link.host, ""] for link in _prose_links(issue) if _featured(link))
+        links.extend(_link_row(link, item.title or link.text or link.url, position) for link in item.links if _featured(link))
+    links.extend(_link_row(link, link.text or link.url, -1) for link in _prose_links(issue) if _featured(link))
     return [entries, links]
+
+
+def _link_row(link: Link, text: str, position: int) -> list[str | int]:
+    url = link.url
+    return [link.key, "" if url == link.key else url, "" if text == url else text, link.host, position]
 
 
 _new = object.__new__
@@ -221,22 +223,25 @@ def _index(issues: tuple[Issue, ...], cache: IndexCache) -> Archive:
     changed = {link[0] for index in (*fresh, *gone) for link in index.links} if before else set()
     for index in indexes:
         issue = index.issue
+        entries = index.summary[0]
         for slug, tag in index.tags:
             tags[slug].append(issue)
             tag_names.setdefault(slug, tag)
         for kind, found in index.entries:
             kinds[kind].extend(found)
-        for key, url, text, host, anchor in index.links:
+        for key, url, text, host, position in index.links:
             featured = links.get(key)
             if featured is None:
                 old = before.get(key)
                 if old is not None and key not in changed:
                     links[key] = old
                     continue
-                featured = links[key] = FeaturedLink(key, url, text, host)
+                url = url or key
+                featured = links[key] = FeaturedLink(key, url, text or url, host)
             elif featured is before.get(key) and key not in changed:
                 continue
             refs = featured.refs
+            anchor = entries[position][1] if position >= 0 else ""
             # identity, not ==: comparing two issues field by field costs more than the whole index
             if not refs or refs[-1][0] is not issue or refs[-1][1] != anchor:
                 refs.append((issue, anchor))

@@ -20,9 +20,10 @@ from typing import Any, Iterable
 from ..buildstate import digest
 from ..content.archive import FeaturedLink, KindEntry
 from ..model import Issue, Item, Page
+from ..serialize import StoredIssue
 from .paths import Pagination
 
-__all__ = ["Views", "source_key", "pages_nav", "pagination", "entry_sources", "featured_sources", "card_sources"]
+__all__ = ["Views", "source_key", "pages_nav", "pagination", "entry_sources", "featured_sources", "card_sources", "item_digest"]
 
 
 def source_key(doc: Issue | Page) -> tuple[str, str]:
@@ -45,13 +46,45 @@ def _source(issue: Issue) -> str:
 
 
 def entry_sources(entries: Iterable[KindEntry]) -> str:
-    """Which items a section page lists, named by their issue's source and anchor (cheap to make)."""
-    return "\x1d".join(f"{_source(e.issue)}#{e.anchor}" for e in entries)
+    """Which items a section page lists: each run of one issue's entries by its source and first and last position.
+
+    A source's entries of a kind are always the same, in order of position, so a run is
+    named by its ends: a page names some twenty runs, not a hundred entries.
+    """
+    runs: list[str] = []
+    issue: Issue | None = None
+    first = last = 0
+    for e in entries:
+        if e.issue is not issue:
+            if issue is not None:
+                runs.append(f"{_source(issue)}#{first}-{last}")
+            issue, first = e.issue, e.index
+        last = e.index
+    if issue is not None:
+        runs.append(f"{_source(issue)}#{first}-{last}")
+    return "\x1d".join(runs)
 
 
 def featured_sources(links: Iterable[FeaturedLink]) -> str:
     """Which links a link-index page lists, with the sources of every issue that featured each."""
-    return "\x1d".join(f"{f.key}\x1e" + " ".join(f"{_source(issue)}#{anchor}" for issue, anchor in f.refs) for f in links)
+    named: list[str] = []
+    for f in links:
+        refs = f.refs
+        if len(refs) == 1:  # most links: no inner join
+            issue, anchor = refs[0]
+            named.append(f"{f.key}\x1e{issue.source_path}\x1e{issue.source_hash}#{anchor}")
+        else:
+            named.append(f"{f.key}\x1e" + " ".join(f"{_source(issue)}#{anchor}" for issue, anchor in refs))
+    return "\x1d".join(named)
+
+
+def item_digest(item: Item) -> str:
+    """The hash of what a section page shows of an item (its card aside).
+
+    The parse cache keeps these in each issue's head, made where the issue was parsed.
+    """
+    links = "\x1d".join([f"{link.url}\x1e{link.text}\x1e{link.inline}\x1e{'|'.join(link.labels)}" for link in item.links])
+    return digest(f"{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}")
 
 
 def card_sources(issues: Iterable[Issue]) -> str:
@@ -67,7 +100,7 @@ class Views:
     objects, so after an edit only the edited issue's entries are made again.
     """
 
-    def __init__(self, kept: dict[int, tuple[Item, Issue, str]] | None = None, card_digests: dict[int, tuple[Issue, str]] | None = None) -> None:
+    def __init__(self, kept: dict[int, tuple[Item, str]] | None = None, card_digests: dict[int, tuple[Issue, str]] | None = None) -> None:
         self._cards: dict[int, str] = {}
         self._entries = kept if kept is not None else {}
         self._card_digests = card_digests if card_digests is not None else {}
@@ -94,15 +127,23 @@ class Views:
         return digest(*(self.card(i) for i in issues))
 
     def entry(self, e: KindEntry) -> str:
-        """An item as a section page shows it, with its issue's card."""
-        item = e.item
+        """An item as a section page shows it, with its issue's card.
+
+        An issue from the parse cache brings its items' digests (:func:`item_digest`), so
+        its body is not decoded to compare a section page that lists it.
+        """
+        issue = e.issue
+        known = issue.item_views if isinstance(issue, StoredIssue) else None
+        return f"{self.card(issue)}\x1c{known[e.index] if known else self.item_digest(e.item)}"
+
+    def item_digest(self, item: Item) -> str:
+        """:func:`item_digest`, kept by the item's identity for a long-running caller."""
         hit = self._entries.get(id(item))
-        if hit is not None and hit[0] is item and hit[1] is e.issue:
-            return hit[2]
-        links = "\x1d".join(f"{link.url}\x1e{link.text}\x1e{link.inline}\x1e{'|'.join(link.labels)}" for link in item.links)
-        text = f"{self.card(e.issue)}\x1c{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}"
-        self._entries[id(item)] = (item, e.issue, text)  # holding the item: its id is not reused while kept
-        return text
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        made = item_digest(item)
+        self._entries[id(item)] = (item, made)  # holding the item: its id is not reused while kept
+        return made
 
     def forget_beyond(self, limit: int) -> None:
         """Drop every kept entry when more are kept than ``limit`` (edited issues leave old ones behind)."""
