@@ -43,7 +43,7 @@ from . import __version__
 from .buildstate import (
     BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, parsed_body, recorder_of, trusted_stat,
 )
-from .uptodate import BuildOptions, BuildReport, global_light, input_places, inputs_digest, is_up_to_date
+from .uptodate import BuildOptions, BuildReport, Scan, global_light, input_places, is_up_to_date, scan_inputs
 from .config import Site
 from .content.archive import SUMMARY_FORMAT, Archive, IndexCache, build_archive, index_summary
 from .content.issues import IssueSettings, read_issue
@@ -519,7 +519,7 @@ def _warm_templates(env: jinja2.Environment) -> None:
 
 def build(
     site: Site, options: BuildOptions = BuildOptions(), *, content: Content | None = None, memo: dict[str, Issue] | None = None,
-    kept: dict[str, Any] | None = None, committed: Callable[[BuildReport], None] | None = None,
+    kept: dict[str, Any] | None = None, committed: Callable[[BuildReport], None] | None = None, scan: Scan | None = None,
 ) -> BuildReport:
     """Build the site; raise TidingsError (nothing written) when anything is wrong.
 
@@ -527,7 +527,8 @@ def build(
     across builds by a long-running process (the preview server), and
     ``kept`` its other caches (index contributions, fingerprint texts).
     ``committed`` is told as soon as the new site is in place, before the
-    build state is saved (the preview reloads the browser then).
+    build state is saved (the preview reloads the browser then). ``scan`` is the look at
+    every input that :func:`generator.uptodate.check_up_to_date` just took.
     """
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
     assert report.output_dir is not None
@@ -540,7 +541,7 @@ def build(
     # It is back on before anything is rendered (templates do make cycles).
     gc.disable()
     try:
-        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer, collecting, committed)
+        return _build(site, options, content, memo, kept if kept is not None else {}, state, report, timer, collecting, committed, scan)
     finally:
         gc.unfreeze()
         if collecting:
@@ -551,14 +552,15 @@ def build(
 def _build(
     site: Site, options: BuildOptions, content: Content | None, memo: dict[str, Issue] | None, kept: dict[str, Any],
     state: BuildState, report: BuildReport, timer: "_Phases", collecting: bool, committed: Callable[[BuildReport], None] | None,
+    scan: Scan | None,
 ) -> BuildReport:
     assert report.output_dir is not None
     now = datetime.now().astimezone()
     given = content is not None
     with timer("read"):
-        scanned = time.time_ns()
-        inputs, newest = inputs_digest(site, options, report.output_dir)
-        settled = newest < scanned - 2_000_000_000
+        scan = scan or scan_inputs(site, options, report.output_dir)
+        scanned, inputs = scan.started, scan.inputs
+        settled = scan.newest < scanned - 2_000_000_000
         if not given and not options.full and is_up_to_date(state, inputs, now, report):
             return report
         reader = _Reader(site, state, memo, options.workers)

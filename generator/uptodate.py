@@ -22,7 +22,7 @@ from .render.themes import theme_dirs
 if TYPE_CHECKING:  # the up-to-date check stays light: the writer is imported only to build
     from .write import Cleanup
 
-__all__ = ["BuildOptions", "BuildReport", "input_places", "global_light", "inputs_digest", "is_up_to_date", "check_up_to_date"]
+__all__ = ["BuildOptions", "BuildReport", "Scan", "input_places", "global_light", "scan_inputs", "is_up_to_date", "check_up_to_date"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +99,20 @@ def global_light(site: Site, options: BuildOptions, output_dir: Path) -> str:
     return digest(__version__, repr(site.config), str(options.drafts), str(output_dir))
 
 
-def inputs_digest(site: Site, options: BuildOptions, output_dir: Path) -> tuple[str, int]:
-    """One fingerprint of every input's stat and the build's settings, and the newest mtime (ns)."""
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Every input looked at once: their fingerprint, the newest mtime, and when the scan began (ns)."""
+
+    inputs: str
+    newest: int
+    started: int
+
+
+def scan_inputs(site: Site, options: BuildOptions, output_dir: Path) -> Scan:
+    """One fingerprint of every input's stat and the build's settings (see :class:`Scan`)."""
+    started = time.time_ns()
     inputs, newest = scan_tree(input_places(site))
-    return digest(inputs, global_light(site, options, output_dir)), newest
+    return Scan(digest(inputs, global_light(site, options, output_dir)), newest, started)
 
 
 def is_up_to_date(state: BuildState, inputs: str, now: datetime, report: BuildReport) -> bool:
@@ -121,18 +131,22 @@ def is_up_to_date(state: BuildState, inputs: str, now: datetime, report: BuildRe
     return True
 
 
-def check_up_to_date(site: Site, options: BuildOptions) -> BuildReport | None:
-    """The report of a build that has nothing to do, or None when a build is needed."""
+def check_up_to_date(site: Site, options: BuildOptions) -> tuple[BuildReport | None, Scan | None]:
+    """The report of a build that has nothing to do, or None; and the scan that decided it.
+
+    The build that follows takes the scan (:func:`generator.build.build`) rather than
+    looking at every input again. A file changed since only makes the next build look again.
+    """
     if options.full or not options.keep_state:
-        return None
+        return None, None
     report = BuildReport(output_dir=options.output_dir or site.output_dir)
     assert report.output_dir is not None
     started = time.perf_counter()
     state = BuildState.open(site.root, report.output_dir)
     try:
-        inputs, _ = inputs_digest(site, options, report.output_dir)
-        fresh = is_up_to_date(state, inputs, datetime.now().astimezone(), report)
+        scan = scan_inputs(site, options, report.output_dir)
+        fresh = is_up_to_date(state, scan.inputs, datetime.now().astimezone(), report)
     finally:
         state.close()
     report.phases["read"] = time.perf_counter() - started
-    return report if fresh else None
+    return (report if fresh else None), scan

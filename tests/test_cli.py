@@ -123,3 +123,17 @@ def test_an_up_to_date_build_answers_without_loading_the_renderers(make_site):
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert "are up to date" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_build_that_is_due_looks_at_the_inputs_once(make_site, monkeypatch):
+    """`tidings build` hands the up-to-date check's scan of every input to the build."""
+    import generator.uptodate as uptodate
+    from generator.cli import main
+
+    root = make_site({"content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\n\n## News\n\n- [A](https://a.example/) b.\n"})
+    scans = []
+    real = uptodate.scan_tree
+    monkeypatch.setattr(uptodate, "scan_tree", lambda places: scans.append(places) or real(places))
+    monkeypatch.chdir(root)
+    assert main(["build"]) == 0
+    assert len(scans) == 1 and (root / "public/issues/1/index.html").is_file()

@@ -26,11 +26,11 @@ def run(args: argparse.Namespace) -> int:
         drafts=args.drafts, workers=args.jobs, output_dir=args.output.resolve() if args.output else None, full=args.full,
         cleanup="process",  # the command exits right after: the old site is deleted by a process of its own
     )
-    report = check_up_to_date(site, options)  # answered without loading the renderers
+    report, scan = check_up_to_date(site, options)  # answered without loading the renderers
     if report is None:
         from ..build import build
 
-        report = build(site, options)
+        report = build(site, options, scan=scan)
     if args.verbose:
         for name, seconds in report.phases.items():
             print(f"  {name:<8} {seconds * 1000:8.1f} ms", file=sys.stderr)

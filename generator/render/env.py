@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from datetime import datetime
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -112,6 +111,12 @@ class TrackingEnvironment(jinja2.Environment):
         return super()._load_template(name, globals)
 
 
+def _rfc822(value: datetime) -> str:
+    from .feedformats import rfc822  # here: only feeds and mail use it, and an edit build need not import email.utils
+
+    return rfc822(value)
+
+
 def make_environment(
     site: Site,
     assets: Assets,
@@ -163,7 +168,7 @@ def make_environment(
         issue_url=issue_url,
         date=_format_date,
         isodate=_isodate,
-        rfc822=lambda d: format_datetime(d),
+        rfc822=_rfc822,
         plural=lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}",
     )
     env.tests["item_group"] = lambda value: isinstance(value, ItemGroup)

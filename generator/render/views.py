@@ -58,8 +58,8 @@ def entry_sources(entries: Iterable[KindEntry]) -> str:
         if e.issue is not issue:
             if issue is not None:
                 runs.append(f"{_source(issue)}#{first}-{last}")
-            issue, first = e.issue, e.index
-        last = e.index
+            issue, first = e.issue, e.position
+        last = e.position
     if issue is not None:
         runs.append(f"{_source(issue)}#{first}-{last}")
     return "\x1d".join(runs)
@@ -134,7 +134,7 @@ class Views:
         """
         issue = e.issue
         known = issue.item_views if isinstance(issue, StoredIssue) else None
-        return f"{self.card(issue)}\x1c{known[e.index] if known else self.item_digest(e.item)}"
+        return f"{self.card(issue)}\x1c{known[e.position] if known else self.item_digest(e.item)}"
 
     def item_digest(self, item: Item) -> str:
         """:func:`item_digest`, kept by the item's identity for a long-running caller."""

@@ -77,7 +77,7 @@ def test_issues_read_back_from_their_heads_give_the_same_indexes_without_decodin
     assert not any(i.body_decoded for i in stored)
 
     def entries(archive):
-        return {kind: [(e.issue.slug, e.index, e.anchor) for e in found] for kind, found in archive.kinds.items()}
+        return {kind: [(e.issue.slug, e.position, e.anchor) for e in found] for kind, found in archive.kinds.items()}
 
     def links(archive):
         return [(f.key, f.url, f.text, f.host, [(i.slug, anchor) for i, anchor in f.refs]) for f in archive.links]
