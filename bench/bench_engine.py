@@ -65,10 +65,10 @@ from pathlib import Path
 site = load_site(sys.argv[1])
 inner = time.perf_counter()
 options = BuildOptions(output_dir=Path(sys.argv[2]), cleanup="process")  # as `tidings build`: the old site is deleted by rm
-report = check_up_to_date(site, options)  # as `tidings build` does: no renderer is imported when nothing changed
+report, scan = check_up_to_date(site, options)  # as `tidings build` does: no renderer is imported when nothing changed
 if report is None:
     from generator.build import build
-    report = build(site, options)
+    report = build(site, options, scan=scan)
 done = time.perf_counter()
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall": done - started, "build": done - inner, "outputs": report.outputs, "rendered": report.rendered,

@@ -188,11 +188,17 @@ def recorded_shards(recorded: str | None) -> dict[str, str]:
 
 
 def _carry_bundle(staging: Staging, folder: str) -> list[tuple[str, bool]]:
-    """A bundle of the previous site, taken over unread; [] when it is not there whole."""
-    found = staging.final / folder
-    if not (found / "pagefind.js").is_file():
+    """A bundle of the previous site, taken over unread; [] when it is not there whole.
+
+    Walked with os.walk: an edit carries every bundle but one, some 1,200 files, and
+    pathlib's rglob and relative_to took 0.1 s of it.
+    """
+    top = os.path.join(staging.final, folder)
+    if not os.path.isfile(os.path.join(top, "pagefind.js")):
         return []
-    names = [p.relative_to(staging.final).as_posix() for p in found.rglob("*") if p.is_file()]
+    names = [
+        f"{folder}{where[len(top):].replace(os.sep, '/')}/{name}" for where, _, files in os.walk(top) for name in files
+    ]
     if not all(staging.carry(name) for name in names):
         return []
     return [(name, False) for name in names]

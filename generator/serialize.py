@@ -4,8 +4,9 @@ Used by ``tidings show --json`` (tools read how a file was understood) and by
 caches that store parsed issues (JSON rows, never pickles, so a cache written
 by one version of Tidings can be checked and discarded by another).
 
-The parse cache keeps two texts per issue: its *head* (the header fields and what
-the issue adds to the archive's indexes, a few hundred bytes) and its whole JSON.
+The parse cache keeps two texts per issue: its *head* (the header fields, what the
+issue adds to the archive's indexes and a digest of each item, about 3 KB for an issue
+of twenty links) and its whole JSON (about 20 KB).
 A build reads every unchanged issue back as a :class:`StoredIssue` made from the
 head alone; its body is decoded the first time something reads it, which in a
 one-issue edit is only for the few issues on the pages rendered again.
@@ -85,21 +86,10 @@ def _section(section: Section) -> dict[str, Any]:
 def issue_to_dict(issue: Issue) -> dict[str, Any]:
     """Every field of the issue, nested, with positions as 'path:line' strings."""
     return {
-        "schema": SCHEMA_VERSION,
-        "number": issue.number,
-        "title": issue.title,
-        "date": issue.date.isoformat(),
-        "slug": issue.slug,
-        "summary": issue.summary,
-        "draft": issue.draft,
-        "tags": list(issue.tags),
-        "category": issue.category,
-        "source_path": issue.source_path,
-        "source_hash": issue.source_hash,
+        **_head_dict(issue),
         "intro": _block(issue.intro) if issue.intro else None,
         "sections": [_section(s) for s in issue.sections],
         "outro": [_block(b) for b in issue.outro],
-        "extra": dict(issue.extra),
     }
 
 
@@ -109,6 +99,7 @@ def issue_json(issue: Issue) -> str:
 
 
 def _head_dict(issue: Issue) -> dict[str, Any]:
+    """The header fields: what an issue's head and its whole JSON both begin with."""
     return {
         "schema": SCHEMA_VERSION,
         "number": issue.number,
@@ -268,10 +259,6 @@ class StoredIssue(Issue):
         return self._body is None
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 def stored_issue(head: str | bytes, body: str | bytes | Callable[[], str]) -> StoredIssue:
     """An issue from the parse cache's head, its body (the whole JSON, or a function that fetches it) left for later.
 
@@ -280,7 +267,7 @@ def stored_issue(head: str | bytes, body: str | bytes | Callable[[], str]) -> St
     d = decode_json(head)
     if d.get("schema") != SCHEMA_VERSION:
         raise ValueError(f"unknown issue schema {d.get('schema')!r}")
-    issue = _new(StoredIssue)
+    issue = object.__new__(StoredIssue)
     path = d["source_path"]
     if not isinstance(path, str):
         raise TypeError("source_path")
@@ -291,7 +278,7 @@ def stored_issue(head: str | bytes, body: str | bytes | Callable[[], str]) -> St
         ("extra", tuple(sorted(d["extra"].items()))), ("_all_items", None), ("_body", body), ("index_summary", d["index"]),
         ("item_views", d.get("views")),
     ):
-        _set(issue, name, value)
+        object.__setattr__(issue, name, value)
     return issue
 
 

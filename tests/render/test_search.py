@@ -24,16 +24,16 @@ def issues(count: int) -> list:
     ]
 
 
-def test_blocks_of_a_hundred_oldest_first_and_the_newest_block_first() -> None:
-    shards = search_shards(build_archive(issues(250)), [])
+def test_blocks_of_fifty_oldest_first_and_the_newest_block_first() -> None:
+    shards = search_shards(build_archive(issues(120)), [])
     assert [s.folder for s in shards] == ["pagefind/issues-0003", "pagefind/issues-0002", "pagefind/issues-0001"]
-    assert shards[-1].files == tuple(f"issues/{n}/index.html" for n in range(1, 101))
-    assert shards[0].files == tuple(f"issues/{n}/index.html" for n in range(250, 200, -1)[::-1]), "the newest block holds the rest"
+    assert shards[-1].files == tuple(f"issues/{n}/index.html" for n in range(1, 51))
+    assert shards[0].files == tuple(f"issues/{n}/index.html" for n in range(101, 121)), "the newest block holds the rest"
 
 
 def test_a_new_issue_changes_only_the_newest_block() -> None:
-    before = {s.folder: s.files for s in search_shards(build_archive(issues(250)), [])}
-    after = {s.folder: s.files for s in search_shards(build_archive(issues(251)), [])}
+    before = {s.folder: s.files for s in search_shards(build_archive(issues(120)), [])}
+    after = {s.folder: s.files for s in search_shards(build_archive(issues(121)), [])}
     assert [name for name in after if after[name] != before.get(name)] == ["pagefind/issues-0003"]
 
 
