@@ -131,14 +131,15 @@ def _parse_to_json(
     return out
 
 
-def cache_texts(issue: Issue) -> tuple[str, str]:
+def cache_texts(issue: Issue, summary: list[Any] | None = None) -> tuple[str, str]:
     """The parse cache's two texts for ``issue``: its head, with what it adds to the indexes, and its whole JSON.
 
     The head's item digests cost a cold build 3 µs an item, made where the issue was
     parsed (the read worker, or this process while the render workers run); they spare
     an edit decoding the other issues of the section pages it changes.
     """
-    return issue_head(issue, index_summary(issue), [item_digest(item) for item in issue.all_items]), issue_json(issue)
+    summary = summary if summary is not None else index_summary(issue)
+    return issue_head(issue, summary, [item_digest(item) for item in issue.all_items]), issue_json(issue)
 
 
 @dataclass(frozen=True)
@@ -525,7 +526,8 @@ def build(
 
     ``memo`` is a caller-kept map of parsed issues by source hash, reused
     across builds by a long-running process (the preview server), and
-    ``kept`` its other caches (index contributions, fingerprint texts).
+    ``kept`` its other caches (index contributions, fingerprint texts) and the
+    settings ``memo``'s issues were parsed under: other settings empty it.
     ``committed`` is told as soon as the new site is in place, before the
     build state is saved (the preview reloads the browser then). ``scan`` is the look at
     every input that :func:`generator.uptodate.check_up_to_date` just took.
@@ -564,10 +566,14 @@ def _build(
         if not given and not options.full and is_up_to_date(state, inputs, now, report):
             return report
         reader = _Reader(site, state, memo, options.workers)
+        if memo is not None and kept.get("parsed_under") != reader.settings_key:
+            memo.clear()  # issues parsed under other settings (section keywords, time zone…) are other issues
+        kept["parsed_under"] = reader.settings_key
         content = content or reader.read()
         report.parsed = len(reader.new_parses)
     with timer("archive"):
-        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=kept.setdefault("index", IndexCache()))
+        index_cache = kept.setdefault("index", IndexCache())
+        archive = build_archive(content.issues, include_drafts=options.drafts, now=now, cache=index_cache)
         report.issues = len(archive.issues)
     with timer("plan"):
         ctx = make_context(site, archive, content.pages, search=options.search)
@@ -608,7 +614,7 @@ def _build(
             # The new parses go to the parse cache while the workers render: a cache keyed by the
             # source bytes is right whatever becomes of this build.
             results = _render_all(ctx, producers, chosen, staging, options.workers, before, lambda: state.record_parsed(
-                {h: reader.cache_text.get(h) or cache_texts(i) for h, i in reader.new_parses.items()},
+                {h: reader.cache_text.get(h) or cache_texts(i, index_cache.summary(i)) for h, i in reader.new_parses.items()},
                 reader.settings_key),
                 deps=None if previous else deps)
         bundle: list[tuple[str, bool]] = []

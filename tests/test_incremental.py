@@ -371,3 +371,15 @@ def test_a_failed_build_changes_nothing_and_the_next_one_recovers(site_root: Pat
     bad.write_text(issue(5, title="Five again"), encoding="utf-8")
     r = b.step()
     assert "issues/5/index.html" in r.rendered_paths and r.rendered < r.outputs
+
+
+@pytest.mark.parametrize("mode", ["swap", "resident"])
+def test_new_section_keywords_parse_every_issue_again(site_root: Path, tmp_path: Path, mode: str) -> None:
+    """Issue settings (the section kinds) are part of what a parsed issue is: kept issues are not reused across them."""
+    builder = Builder(site_root, tmp_path, mode)
+    builder.step()
+    with open(site_root / "tidings.yaml", "a", encoding="utf-8") as fh:
+        fh.write("sections:\n  headlines: [news]\n  tools: [tools]\n")
+    report = builder.step()
+    assert report.parsed == 8
+    assert (site_root / "public" / "sections" / "headlines" / "index.html").is_file()

@@ -100,6 +100,11 @@ class IndexCache(dict[int, "_IssueIndex"]):
         super().__init__()
         self.featured: dict[str, FeaturedLink] = {}
 
+    def summary(self, issue: Issue) -> list[Any] | None:
+        """The :func:`index_summary` the last archive made for this very issue object, if it indexed it."""
+        index = self.get(id(issue))
+        return index.summary if index is not None and index.issue is issue else None
+
 
 @dataclass(frozen=True, slots=True)
 class _IssueIndex:

@@ -15,6 +15,7 @@ rest of the comparison).
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from typing import Any, Iterable
 
 from ..buildstate import digest
@@ -84,7 +85,8 @@ def item_digest(item: Item) -> str:
     The parse cache keeps these in each issue's head, made where the issue was parsed.
     """
     links = "\x1d".join([f"{link.url}\x1e{link.text}\x1e{link.inline}\x1e{'|'.join(link.labels)}" for link in item.links])
-    return digest(f"{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}")
+    text = f"{item.anchor}\x1c{item.title}\x1c{item.commentary_html}\x1c{item.sponsored}\x1c{links}"
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()  # one call: 17,000 items a cold build
 
 
 def card_sources(issues: Iterable[Issue]) -> str:
