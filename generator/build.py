@@ -155,9 +155,9 @@ class _StoredBodies:
     root: Path
     settings: IssueSettings
 
-    def fetch(self, source_hash: str, rel: str) -> str:
-        """The issue's whole JSON from the parse cache; if another build dropped the row, the file parsed again."""
-        text = parsed_body(self.state_file, source_hash, self.settings_key)
+    def fetch(self, source_hash: str, rel: str, *, fresh: bool = False) -> str:
+        """The issue's whole JSON from the parse cache; the file parsed again if ``fresh`` or if another build dropped the row."""
+        text = None if fresh else parsed_body(self.state_file, source_hash, self.settings_key)
         if text is not None:
             return text
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import orjson
 
@@ -182,6 +182,22 @@ def _section_from(d: dict[str, Any]) -> Section:
     )
 
 
+class BodySource(Protocol):
+    """Fetches a stored issue's whole JSON; ``fresh``: from its file parsed again, not from the cache."""
+
+    def __call__(self, *, fresh: bool = False) -> str: ...
+
+
+def _body_from(body: str | bytes | None) -> tuple[Prose | None, tuple[Section, ...], tuple[Prose | ItemGroup, ...]]:
+    if body is None:
+        raise ValueError("no body")
+    d = decode_json(body)
+    intro = _block_from(d["intro"]) if d["intro"] else None
+    if intro is not None and not isinstance(intro, Prose):
+        raise TypeError("intro")
+    return intro, tuple(_section_from(s) for s in d["sections"]), tuple(_block_from(b) for b in d["outro"])
+
+
 # The slots' own descriptors, which StoredIssue's properties stand in front of.
 _INTRO: Any = Issue.__dict__["intro"]
 _SECTIONS: Any = Issue.__dict__["sections"]
@@ -197,23 +213,21 @@ class StoredIssue(Issue):
     """
 
     __slots__ = ("_body", "index_summary", "item_views")
-    _body: str | bytes | Callable[[], str] | None  # the whole JSON, or what fetches it, until decoded
+    _body: str | bytes | BodySource | None  # the whole JSON, or what fetches it, until decoded
     index_summary: list[Any]
     item_views: list[str] | None
 
     def _decode_body(self) -> None:
         # The three slots are set together, from the whole JSON the cache keeps beside the head.
-        body = self._body() if callable(self._body) else self._body
+        source = self._body
+        body = source() if callable(source) else source
         try:
-            if body is None:
-                raise ValueError("no body")
-            d = decode_json(body)
-            intro = _block_from(d["intro"]) if d["intro"] else None
-            sections = tuple(_section_from(s) for s in d["sections"])
-            outro = tuple(_block_from(b) for b in d["outro"])
+            intro, sections, outro = _body_from(body)
         except (KeyError, ValueError, TypeError) as exc:
-            # A row the cache wrote whole (SQLite's transactions) and the head of which was read: only a bug gets here.
-            raise ContentError([Problem(self.pos, f"the build state's copy of this issue is damaged ({exc!r}); run 'tidings build --full'")]) from None
+            if not callable(source):
+                raise ContentError([Problem(self.pos, f"the stored copy of this issue cannot be read ({exc!r})")]) from None
+            # A damaged row (SQLite keeps rows whole, so only a bug or a hand would do it): the file parsed again.
+            intro, sections, outro = _body_from(source(fresh=True))
         _INTRO.__set__(self, intro)
         _SECTIONS.__set__(self, sections)
         _OUTRO.__set__(self, outro)
@@ -259,7 +273,7 @@ class StoredIssue(Issue):
         return self._body is None
 
 
-def stored_issue(head: str | bytes, body: str | bytes | Callable[[], str]) -> StoredIssue:
+def stored_issue(head: str | bytes, body: str | bytes | BodySource) -> StoredIssue:
     """An issue from the parse cache's head, its body (the whole JSON, or a function that fetches it) left for later.
 
     Raises KeyError/ValueError/TypeError on a head of a foreign shape.

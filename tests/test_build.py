@@ -401,7 +401,7 @@ def test_render_workers_read_stored_issues_from_their_own_connection(make_site, 
     assert "<p>Changed.</p>" in (tmp_path / "out/issues/7/index.html").read_text()
 
 
-def test_a_stored_body_another_build_dropped_is_parsed_again_unless_its_file_changed(make_site):
+def test_a_stored_body_damaged_or_dropped_is_parsed_again_unless_its_file_changed(make_site):
     import sqlite3
 
     from generator.build import _Reader
@@ -415,6 +415,9 @@ def test_a_stored_body_another_build_dropped_is_parsed_again_unless_its_file_cha
     state = BuildState.open(root, root / "public")
     issues = {i.slug: i for i in _Reader(site, state, None).read().issues}
     assert all(isinstance(i, StoredIssue) and not i.body_decoded for i in issues.values())
+    with sqlite3.connect(root / STATE_FILE) as db:
+        assert db.execute("UPDATE buildstate_parsed SET issue = '{\"sections\": 3' WHERE head LIKE '%\"slug\":\"3\"%'").rowcount == 1
+    assert issues["3"].sections == fresh["3"].sections, "a damaged row: parsed again from the unchanged file"
     with sqlite3.connect(root / STATE_FILE) as db:  # as a concurrent build that saw other files would
         db.execute("DELETE FROM buildstate_parsed")
     assert issues["1"].sections == fresh["1"].sections, "parsed again from the unchanged file"

@@ -49,7 +49,7 @@ def test_a_stored_issue_can_be_replaced_copied_and_pickled_like_an_issue():
     assert issue_to_dict(restored) == issue_to_dict(issue)
 
 
-def test_a_damaged_stored_body_is_an_error_naming_the_issue():
+def test_a_stored_body_that_cannot_be_read_is_an_error_naming_the_issue():
     import pytest
 
     from generator.content.archive import index_summary
@@ -60,4 +60,4 @@ def test_a_damaged_stored_body_is_an_error_naming_the_issue():
     stored = stored_issue(issue_head(issue, index_summary(issue)), '{"sections": 3')
     with pytest.raises(ContentError) as caught:
         stored.sections
-    assert str(caught.value.problems[0]).startswith(f"{issue.source_path}:1: the build state's copy of this issue is damaged")
+    assert str(caught.value.problems[0]).startswith(f"{issue.source_path}:1: the stored copy of this issue cannot be read")
