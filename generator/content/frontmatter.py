@@ -102,11 +102,25 @@ def _load_yaml(block: str, path: str) -> dict[Any, Any]:
         raise HeaderError(Problem(SourcePos(path, line), f"invalid front matter: {exc.problem or exc.context}")) from None
     except yaml.YAMLError as exc:
         raise HeaderError(Problem(SourcePos(path, 1), f"invalid front matter: {exc}")) from None
+    except (ValueError, OverflowError) as exc:  # a value YAML recognised but could not make, e.g. date: 2024-13-45
+        raise HeaderError(Problem(SourcePos(path, _unmakeable_line(block)), f"invalid front matter: {exc}")) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise HeaderError(Problem(SourcePos(path, 2), "front matter must be a mapping of keys to values"))
     return data
+
+
+def _unmakeable_line(block: str) -> int:
+    """The file line of the first header line whose value alone cannot be made either (else the header's first)."""
+    for number, line in enumerate(block.splitlines(), start=2):
+        try:
+            yaml.load(line, Loader=_Loader)
+        except (ValueError, OverflowError):
+            return number
+        except yaml.YAMLError:
+            continue  # a line of a longer value: not readable alone
+    return 2
 
 
 def _pelican_header(lines: list[str]) -> Header:

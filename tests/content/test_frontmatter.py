@@ -73,3 +73,17 @@ def test_a_yaml_error_names_its_line() -> None:
     with pytest.raises(HeaderError) as caught:
         split_header("---\ntitle: A\ntags: [a, b\n---\nBody", "x.md")
     assert str(caught.value.problem).startswith("x.md:4: invalid front matter")
+
+
+@pytest.mark.parametrize(
+    "header, line",
+    [
+        ("title: A\nnumber: 3\ndate: 2024-13-45", 4),  # a date YAML recognises but cannot make
+        ("title: A\ntags: [x, y]\nwhen: 2024-02-30 08:00:00", 4),
+        ("title: A\nlist:\n  - 2024-00-01\n", 4),
+    ],
+)
+def test_a_value_yaml_cannot_make_is_an_error_at_its_line(header: str, line: int) -> None:
+    with pytest.raises(HeaderError) as caught:
+        split_header(f"---\n{header}\n---\nBody", "x.md")
+    assert str(caught.value.problem).startswith(f"x.md:{line}: invalid front matter: ")
