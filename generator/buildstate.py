@@ -304,7 +304,7 @@ def parsed_body(state_file: Path, source_hash: str, settings: str) -> str | None
     key = (os.getpid(), str(state_file))
     try:
         if _reader is None or _reader[0] != key:
-            if _reader is not None and _reader[0][0] == key[0]:
+            if _reader is not None and _reader[0][0] == key[0]:  # this process's own: a forked child leaves its parent's alone
                 _reader[1].close()
             _reader = (key, sqlite3.connect(f"{Path(state_file).resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False))
         row = _reader[1].execute("SELECT issue FROM buildstate_parsed WHERE hash = ? AND settings = ?", (source_hash, settings)).fetchone()
@@ -445,7 +445,6 @@ class BuildState:
             )
             found.update(rows)
         return found
-
 
     def outputs(self) -> dict[str, OutputRecord]:
         if self.store is None:

@@ -212,19 +212,13 @@ class Staging:
         # archive), and making and hashing two Paths each took longer than the links themselves.
         target = self._dir_prefix + relative
         self._parent(target)
-        try:
-            os.link(self._final_prefix + relative, target)
-            return True
-        except FileExistsError:
-            return self._link(self.final / relative, Path(target))  # replaces the spare's file
-        except OSError:
-            return False
+        return self._link(self._final_prefix + relative, target)
 
     def _spare_has(self, relative: str) -> bool:
         """True when the reused spare holds the site's own file at ``relative`` (the same inode)."""
         return self.differs is not None and relative not in self.differs and os.path.isfile(self._dir_prefix + relative)
 
-    def _link(self, source: Path, target: Path) -> bool:
+    def _link(self, source: str | Path, target: str | Path) -> bool:
         """Hard-link ``source`` as ``target`` (replacing a file the spare has there); False if impossible."""
         try:
             os.link(source, target)
@@ -233,6 +227,7 @@ class Staging:
             pass
         except OSError:
             return False  # missing, another file system, or no hard links
+        target = Path(target)
         fresh = _temporary(target)
         try:
             os.link(source, fresh)
