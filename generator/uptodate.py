@@ -53,6 +53,7 @@ class BuildReport:
     rendered: int = 0  # outputs rendered this time (the rest were carried over)
     search_files: int = 0  # files of the search index
     search_reindexed: int = 0  # shards of the index built afresh (the others were carried over: nothing they cover changed)
+    search_seconds: float = 0.0  # Pagefind's run, start to end; the "search" phase is only the part the build waited for
     rendered_paths: list[str] = field(default_factory=list)
     parsed: int = 0  # issue files parsed (not found in the parse cache)
     up_to_date: bool = False  # nothing changed since the last build: nothing was done

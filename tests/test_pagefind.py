@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -117,10 +118,19 @@ def test_a_site_without_issues_or_pages_has_no_search_yet(tmp_path: Path) -> Non
     assert 'role="search"' not in (root / "public" / "index.html").read_text()
 
 
-def test_only_issue_and_page_files_are_read(tmp_path: Path) -> None:
-    assert pagefind.file_glob(["issues/1/index.html", "about/index.html"]) == "{about/index.html,issues/1/index.html}"
-    assert pagefind.file_glob(["odd {name}.html"]) is None
-    assert pagefind.file_glob([]) is None
+def test_pagefind_reads_only_the_files_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    site_dir = tmp_path / "staged"
+    for name, words in (("issues/1/index.html", "zeppelins"), ("odd {name}.html", "balloons"), ("links/index.html", "kites")):
+        (site_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (site_dir / name).write_text(f'<html lang="en"><body><main data-pagefind-body><p>{words}</p></main></body></html>')
+    bundle = pagefind.index_site(site_dir, files=["issues/1/index.html", "odd {name}.html"], bundle="pagefind/x")
+    entry = json.loads(bundle["pagefind/x/pagefind-entry.json"])
+    assert entry["languages"]["en"]["page_count"] == 2, "a name with braces is given as it is; the listing is left out"
+    assert all(path.startswith("pagefind/x/") for path in bundle)
+    assert not list(scratch.iterdir()), "the temporary folder is gone"
 
 
 def test_only_the_shard_of_a_changed_page_is_indexed_again(tmp_path: Path) -> None:
@@ -173,3 +183,33 @@ def test_shards_cover_exactly_the_indexed_pages(tmp_path: Path) -> None:
     indexed = {o.path for o in outputs if o.producer == "site" and o.kind in ("issue", "content-page")}
     files = [f for shard in search_shards(archive, content.pages) for f in shard.files]
     assert sorted(files) == sorted(indexed) and len(files) == len(indexed) == 4
+
+
+def test_a_render_problem_after_indexing_began_stops_pagefind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pagefind starts on the issue pages while the other outputs render; a failure there ends it, leaving nothing."""
+    root = copy_site(tmp_path)
+    site = load_site(root)
+    build(site, BuildOptions(durable=False))
+    before = (root / "public" / "index.html").read_bytes()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    issue = sorted((root / "content" / "issues").iterdir())[0]
+    issue.write_text(issue.read_text(encoding="utf-8") + "\nA sentence about airships.\n", encoding="utf-8")
+    theme = root / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "tags.html").write_text('{% extends "base.html" %}{% block main %}{{ no_such_thing() }}{% endblock %}')
+    started: list[pagefind.SearchJob] = []
+    real_init = pagefind.SearchJob.__init__
+
+    def spy(self: pagefind.SearchJob, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(pagefind.SearchJob, "__init__", spy)
+    with pytest.raises(BuildError, match="tags.html"):
+        build(site, BuildOptions(durable=False))
+    assert started and started[0].reindexed == 1, "the issues' shard was being indexed when the tag pages failed"
+    assert not started[0].running and not list(scratch.iterdir()), "Pagefind was stopped and its folder removed"
+    assert (root / "public" / "index.html").read_bytes() == before
+    assert not list(root.glob(".public.staging-*"))
