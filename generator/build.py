@@ -42,7 +42,8 @@ import jinja2
 
 from . import __version__
 from .buildstate import (
-    BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, parsed_body, recorder_of, trusted_stat,
+    BuildState, Dependencies, OutputRecord, Recorder, RecordingDict, SourceStat, digest, links_text, parsed_body, recorder_of,
+    trusted_stat,
 )
 from .uptodate import BuildOptions, BuildReport, Scan, global_light, input_places, is_up_to_date, scan_inputs
 from .config import Site
@@ -660,7 +661,11 @@ def _build(
         elif job is not None:
             job.stop()
         with timer("check"):
-            links = [(r.path, r.targets) for r in results] + [(r.path, r.links) for r in carried]
+            links = [(r.path, r.targets) for r in results]
+            # A carried output's links were checked by the build that recorded it, against that build's
+            # outputs: they can break only if one of those is gone.
+            if not set(previous).issubset(o.path for o in outputs):
+                links += [(r.path, r.links) for r in carried]
             _check_results([r.problem for r in results if r.problem], links, outputs, lambda: _link_positions(archive))
         with timer("commit"):
             planned = {o.path for o in outputs}
@@ -687,7 +692,7 @@ def _build(
         by_path = {o.path: o for o in outputs}
         records = [
             OutputRecord(r.path, by_path[r.path].producer, by_path[r.path].kind, by_path[r.path].key,
-                         deps.complete(r.own if r.own is not None else own[r.path], r.templates, r.extra), r.digest, r.targets)
+                         deps.complete(r.own if r.own is not None else own[r.path], r.templates, r.extra), r.digest, links_text(r.targets))
             for r in results
         ] + [dataclasses.replace(r, refreshed=False) for r in carried if r.refreshed]
         meta = {

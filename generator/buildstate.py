@@ -44,6 +44,7 @@ __all__ = [
     "STATE_FILE",
     "BuildState",
     "OutputRecord",
+    "links_text",
     "SourceStat",
     "Recorder",
     "RecordingDict",
@@ -275,9 +276,13 @@ def scan_tree(places: Iterable[Path]) -> tuple[str, int]:
 # ---------------------------------------------------------------- the state file
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutputRecord:
-    """An output of the previous build: how it was made, what it read, what it held."""
+    """An output of the previous build: how it was made, what it read, what it held.
+
+    Not frozen: an edit loads one per output (4,400 on the synthetic archive), and a frozen
+    dataclass sets each field through ``object.__setattr__``, which took a third of the load.
+    """
 
     path: str
     producer: str
@@ -285,8 +290,23 @@ class OutputRecord:
     key: str
     deps: dict[str, str]
     digest: str  # of its bytes
-    links: tuple[str, ...]  # internal link targets (for the link check when it is carried over)
+    links_json: str  # its internal link targets as stored, a JSON list (see links)
     refreshed: bool = False  # carried over with new memo: keys, to be saved again (never stored)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """Internal link targets, decoded when asked: the link check needs a carried output's
+        only when some output of the previous build is gone (see build._check_results)."""
+        from orjson import loads
+
+        return tuple(loads(self.links_json))
+
+
+def links_text(targets: Iterable[str]) -> str:
+    """Internal link targets as :class:`OutputRecord` keeps and stores them."""
+    from orjson import dumps
+
+    return dumps(list(targets)).decode()
 
 
 _reader: tuple[tuple[int, str], sqlite3.Connection] | None = None  # (process id, state file), a read-only connection to it
@@ -457,7 +477,7 @@ class BuildState:
         found: dict[str, OutputRecord] = {}
         for path, producer, kind, key, deps, dig, links in rows:
             try:
-                found[path] = OutputRecord(path, producer, kind, key, loads(deps), dig, tuple(loads(links)))
+                found[path] = OutputRecord(path, producer, kind, key, loads(deps), dig, links)
             except ValueError:
                 continue  # unreadable: the output is simply rendered again
         return found
@@ -547,7 +567,7 @@ class BuildState:
                 "INSERT OR REPLACE INTO buildstate_outputs (target, path, producer, kind, key, deps, digest, links) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (self.target, o.path, o.producer, o.kind, o.key, dumps(o.deps, option=OPT_SORT_KEYS).decode(), o.digest, dumps(list(o.links)).decode())
+                    (self.target, o.path, o.producer, o.kind, o.key, dumps(o.deps, option=OPT_SORT_KEYS).decode(), o.digest, o.links_json)
                     for o in outputs
                 ],
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from generator.build import BuildOptions, build, load_content
+from generator.buildstate import OutputRecord
 from generator.config import load_site
 from generator.errors import BuildError, ContentError
 from generator.render import paths
@@ -203,6 +204,36 @@ def test_rebuild_keeps_unchanged_files_and_a_failed_build_leaves_the_site_alone(
     after = {p: p.read_bytes() for p in (root / "public").rglob("*") if p.is_file()}
     assert after == before
     assert not list(root.glob(".public.staging-*"))
+
+
+def test_a_carried_page_whose_link_target_is_removed_fails_the_build(make_site, monkeypatch):
+    """Carried pages' links are checked again only when an output of the previous build is gone."""
+    root = make_site(
+        {
+            "content/issues/1.md": "---\ntitle: One\ndate: 2024-01-01\n---\n## News\n- [The third issue](/issues/3/)\n",
+            "content/issues/2.md": "---\ntitle: Two\ndate: 2024-01-08\n---\n## News\n- [A kite](https://kite.example/)\n",
+            "content/issues/3.md": "---\ntitle: Three\ndate: 2024-01-15\n---\n## News\n- [A tool](https://tool.example/)\n",
+            "content/pages/about.md": "---\ntitle: About\n---\nHi.\n",
+        }
+    )
+    build(load_site(root))
+    decoded: list[str] = []
+    real = OutputRecord.links
+
+    def counting(self):
+        decoded.append(self.path)
+        return real.fget(self)
+
+    monkeypatch.setattr(OutputRecord, "links", property(counting))
+    issue = root / "content" / "issues" / "3.md"  # not a neighbour of issue 1
+    issue.write_text(issue.read_text().replace("A tool", "A better tool"))
+    edited = build(load_site(root))
+    assert "issues/1/index.html" not in edited.rendered_paths and decoded == [], "nothing removed: carried links not read"
+    issue.unlink()
+    with pytest.raises(BuildError) as info:
+        build(load_site(root))
+    assert "issues/1/index.html" in decoded, "issue 1's page was carried over, and its links read"
+    assert [str(p) for p in info.value.problems] == ["content/issues/1.md:6: links to /issues/3/, which this build does not produce"]
 
 
 def test_broken_internal_link_fails_the_build(make_site):

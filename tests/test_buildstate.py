@@ -17,7 +17,7 @@ def _deps(templates: dict[str, str] = TEMPLATES, extra: dict[str, object] | None
 def _record(deps: Dependencies, own: dict[str, str], **extra_keys: str) -> OutputRecord:
     full = deps.complete(own, ["page.html", "base.html"], ["links"])
     full.update(extra_keys)
-    return OutputRecord("p/index.html", "site", "page", "p", full, "digest", ())
+    return OutputRecord("p/index.html", "site", "page", "p", full, "digest", "[]")
 
 
 def test_an_output_whose_inputs_all_match_is_unchanged() -> None:
