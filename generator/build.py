@@ -27,9 +27,7 @@ import gc
 import hashlib
 import os
 import re
-import secrets
 import time
-import traceback
 from contextlib import contextmanager
 import dataclasses
 from dataclasses import dataclass
@@ -62,12 +60,12 @@ from .render.redirects import RedirectsProducer
 from .render.search import SEARCH_PATH, SearchProducer, search_shards
 from .render.site import AssetProducer, SiteProducer
 from .render.views import item_digest
-from . import pagefind
-from .workers import die_with_parent
 from .write import Staging
 
 if TYPE_CHECKING:
     import concurrent.futures
+
+    from .pagefind import SearchJob
 
 __all__ = ["BuildOptions", "BuildReport", "Content", "load_content", "build", "issue_files", "producers_for", "input_places"]
 
@@ -297,6 +295,8 @@ class _Reader:
         import concurrent.futures  # here: a build that parses few files (an edit) does not need it
         import multiprocessing
 
+        from .workers import die_with_parent
+
         context = multiprocessing.get_context("fork")
         pool = self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
         failed = True
@@ -446,6 +446,8 @@ def _internal_targets(data: bytes, base_path: str) -> set[str]:
 
 
 def _template_problem(exc: jinja2.TemplateError, output: Output, ctx: RenderContext) -> Problem:
+    import traceback  # here: only a failed render needs it
+
     name = getattr(exc, "filename", None) or getattr(exc, "name", None)
     line = getattr(exc, "lineno", None) or 0
     if not name:
@@ -468,6 +470,8 @@ def _worker_count(requested: int | None, jobs: int) -> int:
 @contextmanager
 def _pool(count: int) -> Iterator[Any]:
     import multiprocessing  # here: an edit renders in this process
+
+    from .workers import die_with_parent
 
     # fork: workers inherit the parsed archive and compiled templates without pickling them
     context = multiprocessing.get_context("fork")
@@ -608,7 +612,7 @@ def _build(
     )
     if staging.reusing:
         state.drop_spare()
-    job: pagefind.SearchJob | None = None
+    job: SearchJob | None = None
     try:
         shards = search_shards(archive, ctx.pages) if "search_path" in ctx.extra else []
         indexed = {path for shard in shards for path in shard.files}
@@ -649,6 +653,8 @@ def _build(
                 results += _render_all(ctx, producers, chosen, staging, options.workers, before, meanwhile,
                                        deps=None if previous else deps, tick=job.poll if job else None)
             if shards and number == 0 and not any(r.problem for r in results):  # render problems are reported first
+                from . import pagefind  # here: only a site with search runs it
+
                 with timer("search"):
                     recorded = pagefind.recorded_shards(state.meta("search_shards")) if previous else {}
                     changed = {r.path for r in results if r.changed}
@@ -702,7 +708,7 @@ def _build(
             "next_release": _next_release(content.issues, options, now),
             "outputs": str(len(outputs)),
             "issues": str(report.issues),
-            "recorded": secrets.token_hex(8),  # names this record, for a caller that keeps it in memory
+            "recorded": os.urandom(8).hex(),  # names this record, for a caller that keeps it in memory
             "search_shards": shard_keys,
             **state.site_meta(report.output_dir, site_files, staging.kept),
         }

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Sequence
 
 from .buildstate import digest
 from .errors import BuildError, Problem, SourcePos
+from .render.paths import BUNDLE_DIR
 
 if TYPE_CHECKING:
     from .render.search import Shard
     from .write import Staging
 
-__all__ = ["BUNDLE_DIR", "SearchIndex", "SearchJob", "find_binary", "index_site", "recorded_shards"]
+__all__ = ["SearchIndex", "SearchJob", "find_binary", "index_site", "recorded_shards"]
 
-BUNDLE_DIR = "pagefind"  # the bundles' folder in the output, and its URL path
 TIMEOUT = 600  # seconds; the whole TWiR archive indexes in a few seconds
 # Files of Pagefind's own ready-made interfaces; the theme has its own small script.
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")

@@ -13,7 +13,10 @@ from typing import Generic, Sequence, TypeVar
 
 from ..model import Issue, Item, Page
 
+BUNDLE_DIR = "pagefind"  # the search index's bundles: their folder in the output, and its URL path
+
 __all__ = [
+    "BUNDLE_DIR",
     "issue_path",
     "item_path",
     "archive_path",

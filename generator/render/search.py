@@ -27,7 +27,6 @@ from typing import Sequence
 
 from ..content.archive import Archive
 from ..model import Page
-from ..pagefind import BUNDLE_DIR
 from ..plan import Output, RenderContext
 from . import paths
 from .views import pages_nav
@@ -54,11 +53,11 @@ def search_shards(archive: Archive, pages: Sequence[Page]) -> list[Shard]:
     while -(-len(oldest_first) // size) > MAX_ISSUE_SHARDS:
         size *= 2
     shards = [
-        Shard(f"{BUNDLE_DIR}/issues-{start // size + 1:04d}", tuple(paths.output_file(paths.issue_path(i)) for i in oldest_first[start : start + size]))
+        Shard(f"{paths.BUNDLE_DIR}/issues-{start // size + 1:04d}", tuple(paths.output_file(paths.issue_path(i)) for i in oldest_first[start : start + size]))
         for start in range(0, len(oldest_first), size)
     ][::-1]
     if pages:
-        shards.append(Shard(f"{BUNDLE_DIR}/pages", tuple(paths.output_file(paths.page_path(p)) for p in pages)))
+        shards.append(Shard(f"{paths.BUNDLE_DIR}/pages", tuple(paths.output_file(paths.page_path(p)) for p in pages)))
     return shards
 
 
