@@ -105,6 +105,10 @@ class _Run:
             env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
             # cwd is an empty folder so that no stray pagefind.yml changes the result
             self.proc = subprocess.Popen(command, cwd=self.tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            where = exc.filename or str(site_dir)
+            raise BuildError([Problem(SourcePos("search"), f"cannot start Pagefind on {where}: {exc.strerror or exc}")]) from None
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise

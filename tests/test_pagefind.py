@@ -213,3 +213,10 @@ def test_a_render_problem_after_indexing_began_stops_pagefind(tmp_path: Path, mo
     assert not started[0].running and not list(scratch.iterdir()), "Pagefind was stopped and its folder removed"
     assert (root / "public" / "index.html").read_bytes() == before
     assert not list(root.glob(".public.staging-*"))
+
+
+def test_a_page_missing_from_the_staged_site_is_a_build_error(tmp_path: Path) -> None:
+    site_dir = tmp_path / "staged"
+    site_dir.mkdir()
+    with pytest.raises(BuildError, match=r"^search: cannot start Pagefind on .*issues/9/index.html"):
+        pagefind.index_site(site_dir, files=["issues/9/index.html"], bundle="pagefind/x")
