@@ -225,17 +225,17 @@ class SearchJob:
         """Start waiting shards in the place of processes that finished, then take in what those made."""
         finished = [run for run in self.running if run.done()]
         self.running = [run for run in self.running if run not in finished]
-        while self.waiting and len(self.running) < self.slots:
-            shard = self.waiting.pop(0)
-            self.running.append(_Run(self.staging.dir, shard.files, shard.folder, self.language))
-            self.reindexed += 1
-        for number, run in enumerate(finished):
-            try:
-                self._collect(run)
-            except BaseException:
-                for other in finished[number + 1 :]:  # no longer in self.running, so stop() would miss them
-                    other.stop()
-                raise
+        try:
+            while self.waiting and len(self.running) < self.slots:
+                shard = self.waiting.pop(0)
+                self.running.append(_Run(self.staging.dir, shard.files, shard.folder, self.language))
+                self.reindexed += 1
+            while finished:
+                self._collect(finished.pop(0))  # its folder goes even if this fails
+        except BaseException:
+            for run in finished:  # no longer in self.running, so stop() would miss them
+                run.stop()
+            raise
 
     def finish(self) -> tuple[list[tuple[str, bool]], str, int]:
         """Wait for every shard: (path, changed) pairs staged, the shards' keys to record, how many were indexed again."""
