@@ -1,6 +1,6 @@
 """The search page: a form, a results list, and the small script that asks Pagefind.
 
-The index itself is built after rendering (see :mod:`generator.pagefind`);
+The index itself is built by :mod:`generator.pagefind` from the staged pages;
 this producer only plans and renders ``/search/``. Every other page gets the
 search box through ``extra["search_path"]`` (``_search_box.html``), a plain
 GET form that works without JavaScript: it leads here, where the script runs
@@ -10,8 +10,9 @@ the link index instead, so nothing on the site depends on it.
 The index is split into shards, each a Pagefind bundle the search page merges:
 issues in blocks of fifty, oldest first (an edit, nearly always to a recent
 issue, re-indexes one block; a new issue joins the newest), and the standalone
-pages in one more. Past 32 blocks the blocks double in size, so a reader's
-browser never merges more than 33 bundles.
+pages in one more. The newest block, until it has its fifty, comes in parts of
+ten: editing this week's issue re-indexes at most ten pages. Past 32 blocks the
+blocks double in size, so a reader's browser never merges more than 37 bundles.
 
 Why fifty: Pagefind takes 3–4 ms a page, so the block is most of what an edit
 costs (0.35 s for a hundred pages). A merged bundle costs the reader two small
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..content.archive import Archive
-from ..model import Page
+from ..model import Issue, Page
 from ..plan import Output, RenderContext
 from . import paths
 from .views import pages_nav
@@ -36,6 +37,7 @@ __all__ = ["SEARCH_PATH", "SearchProducer", "Shard", "search_shards"]
 SEARCH_PATH = "/search/"
 SHARD_ISSUES = 50
 MAX_ISSUE_SHARDS = 32
+TAIL_PARTS = 5  # the block not yet full comes in this many parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +49,30 @@ class Shard:
 
 
 def search_shards(archive: Archive, pages: Sequence[Page]) -> list[Shard]:
-    """The index's shards, newest issues first (the browser loads the first one first)."""
+    """The index's shards, newest issues first (the browser loads the first one first).
+
+    Blocks of fifty issues, oldest first, so a new issue never moves an older one; the
+    issues of the block not yet full are split into fifths (ten issues each), because
+    the newest issue is the one an editor edits most, and a block is re-indexed whole.
+    When the fifty are there, the block is indexed as one (once every fifty issues).
+    """
     oldest_first = archive.issues[::-1]
     size = SHARD_ISSUES
     while -(-len(oldest_first) // size) > MAX_ISSUE_SHARDS:
         size *= 2
-    shards = [
-        Shard(f"{paths.BUNDLE_DIR}/issues-{start // size + 1:04d}", tuple(paths.output_file(paths.issue_path(i)) for i in oldest_first[start : start + size]))
-        for start in range(0, len(oldest_first), size)
-    ][::-1]
+    tail = max(1, size // TAIL_PARTS)
+    full = len(oldest_first) // size * size
+
+    def shard(folder: str, issues: Sequence[Issue]) -> Shard:
+        return Shard(f"{paths.BUNDLE_DIR}/{folder}", tuple(paths.output_file(paths.issue_path(i)) for i in issues))
+
+    shards = [shard(f"issues-{start // size + 1:04d}", oldest_first[start : start + size]) for start in range(0, full, size)]
+    block = f"issues-{full // size + 1:04d}"
+    shards += [
+        shard(block if start == full else f"{block}-{(start - full) // tail + 1}", oldest_first[start : start + tail])
+        for start in range(full, len(oldest_first), tail)
+    ]
+    shards.reverse()
     if pages:
         shards.append(Shard(f"{paths.BUNDLE_DIR}/pages", tuple(paths.output_file(paths.page_path(p)) for p in pages)))
     return shards

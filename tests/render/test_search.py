@@ -26,20 +26,35 @@ def issues(count: int) -> list:
 
 def test_blocks_of_fifty_oldest_first_and_the_newest_block_first() -> None:
     shards = search_shards(build_archive(issues(120)), [])
-    assert [s.folder for s in shards] == ["pagefind/issues-0003", "pagefind/issues-0002", "pagefind/issues-0001"]
+    assert [s.folder for s in shards] == ["pagefind/issues-0003-2", "pagefind/issues-0003", "pagefind/issues-0002", "pagefind/issues-0001"]
     assert shards[-1].files == tuple(f"issues/{n}/index.html" for n in range(1, 51))
-    assert shards[0].files == tuple(f"issues/{n}/index.html" for n in range(101, 121)), "the newest block holds the rest"
+    assert shards[1].files == tuple(f"issues/{n}/index.html" for n in range(101, 111))
+    assert shards[0].files == tuple(f"issues/{n}/index.html" for n in range(111, 121)), "the block not yet full comes in tens"
 
 
-def test_a_new_issue_changes_only_the_newest_block() -> None:
+def test_a_new_issue_changes_only_the_newest_part() -> None:
     before = {s.folder: s.files for s in search_shards(build_archive(issues(120)), [])}
     after = {s.folder: s.files for s in search_shards(build_archive(issues(121)), [])}
-    assert [name for name in after if after[name] != before.get(name)] == ["pagefind/issues-0003"]
+    assert [name for name in after if after[name] != before.get(name)] == ["pagefind/issues-0003-3"]
+    assert after["pagefind/issues-0003-3"] == ("issues/121/index.html",)
+
+
+def test_the_fiftieth_issue_makes_its_block_whole() -> None:
+    before = {s.folder: s.files for s in search_shards(build_archive(issues(149)), [])}
+    after = {s.folder: s.files for s in search_shards(build_archive(issues(150)), [])}
+    assert sorted(before) == ["pagefind/issues-0001", "pagefind/issues-0002", "pagefind/issues-0003", *(f"pagefind/issues-0003-{n}" for n in range(2, 6))]
+    assert sorted(after) == ["pagefind/issues-0001", "pagefind/issues-0002", "pagefind/issues-0003"]
+    assert after["pagefind/issues-0003"] == tuple(f"issues/{n}/index.html" for n in range(101, 151))
+    assert after["pagefind/issues-0002"] == before["pagefind/issues-0002"]
 
 
 def test_past_32_blocks_the_blocks_double() -> None:
     shards = search_shards(build_archive(issues(3_301)), [])
-    assert len(shards) == 17 and all(len(s.files) == 200 for s in shards[1:]) and len(shards[0].files) == 101
+    full = [s for s in shards if len(s.files) == 200]
+    assert len(full) == 16 and [len(s.files) for s in shards[:3]] == [21, 40, 40], "the rest: parts of a fifth of 200"
+    assert len(shards) == 19
+    counts = [len(search_shards(build_archive(issues(n)), [])) for n in (1_599, 1_600, 1_601, 3_199)]
+    assert max(counts) <= 36, counts
 
 
 def test_standalone_pages_are_a_shard_of_their_own() -> None:
