@@ -652,7 +652,13 @@ def _build(
                     reader.settings_key)) if number == 0 else (lambda: None)
                 results += _render_all(ctx, producers, chosen, staging, options.workers, before, meanwhile,
                                        deps=None if previous else deps, tick=job.poll if job else None)
-            if shards and number == 0 and not any(r.problem for r in results):  # render problems are reported first
+            # Pagefind starts once the pages it reads are staged, unless they took a pool of render
+            # workers: then so will the rest (a template changed), and it waits for them (see split).
+            last = number == len(batches) - 1
+            if (
+                shards and job is None and (last or _worker_count(options.workers, len(chosen)) == 1)
+                and not any(r.problem for r in results)  # render problems are reported first
+            ):
                 from . import pagefind  # here: only a site with search runs it
 
                 with timer("search"):

@@ -220,3 +220,35 @@ def test_a_page_missing_from_the_staged_site_is_a_build_error(tmp_path: Path) ->
     site_dir.mkdir()
     with pytest.raises(BuildError, match=r"^search: cannot start Pagefind on .*issues/9/index.html"):
         pagefind.index_site(site_dir, files=["issues/9/index.html"], bundle="pagefind/x")
+
+
+@pytest.mark.parametrize("workers, expected", [(1, ["render", "search", "render"]), (2, ["render", "render", "search"])])
+def test_pagefind_starts_beside_the_rest_unless_that_takes_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, expected: list[str]
+) -> None:
+    """After an edit Pagefind runs while the outputs it does not read are rendered; when the
+    pages it reads took a pool of render workers, it waits for the rest instead (two pools and
+    two Pagefind processes on two cores were slower than one after the other)."""
+    import generator.build as build_module
+
+    root = copy_site(tmp_path)
+    site = load_site(root)
+    build(site, BuildOptions(durable=False))
+    events: list[str] = []
+    real_render, real_init = build_module._render_all, pagefind.SearchJob.__init__
+
+    def render(*args: object, **kwargs: object) -> object:
+        events.append("render")
+        return real_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    def start(self: pagefind.SearchJob, *args: object, **kwargs: object) -> None:
+        events.append("search")
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "_render_all", render)
+    monkeypatch.setattr(pagefind.SearchJob, "__init__", start)
+    issue = sorted((root / "content" / "issues").iterdir())[0]
+    issue.write_text(issue.read_text(encoding="utf-8") + "\nA sentence about gliders.\n", encoding="utf-8")
+    report = build(site, BuildOptions(durable=False, workers=workers))
+    assert events == expected
+    assert report.search_reindexed == 1 and report.search_seconds > 0
