@@ -19,7 +19,6 @@ reproducible; ``tidings send`` makes a fresh Message-ID per recipient.
 from __future__ import annotations
 
 import html as htmllib
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +48,6 @@ __all__ = [
     "size_problem",
 ]
 
-log = logging.getLogger("tidings.email")
 
 PLACEHOLDER = "{{subscriber}}"  # per-recipient token in unsubscribe URLs; filled by ESPs and `tidings send`
 WARN_BYTES = 90 * 1024  # encoded HTML part; Gmail clips at about 102 KB
@@ -248,6 +246,8 @@ class EmailProducer:
             level, problem = found
             if level == "error":
                 raise BuildError([problem])
-            log.warning("%s", problem)
+            import logging  # here: only an edition near the limit is reported through it
+
+            logging.getLogger("tidings.email").warning("%s", problem)
         return message.as_bytes()
 

@@ -314,3 +314,22 @@ def test_editions_can_be_left_out_of_the_build_and_still_rendered_on_demand(make
     capsys.readouterr()
     assert main(["-C", str(root), "email", "1", "--format", "txt"]) == 0
     assert "https://a.example/story" in capsys.readouterr().out
+
+
+def test_an_edition_near_the_clipping_limit_is_reported_and_one_over_it_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import generator.render.email as email_module
+    from generator.errors import BuildError
+
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURE, root)
+    site = load_site(root)
+    # The fixture's editions are a few KB: the limits are lowered around them.
+    monkeypatch.setattr(email_module, "WARN_BYTES", 1024)
+    build(site, BuildOptions(durable=False, full=True, workers=1))
+    warned = [r.getMessage() for r in caplog.records if r.name == "tidings.email"]
+    assert warned and all(re.match(r"content/issues/.*:1: .* near the 100 KB limit \(Gmail clips messages over about 102 KB\)$", m) for m in warned)
+    monkeypatch.setattr(email_module, "LIMIT_BYTES", 2048)
+    with pytest.raises(BuildError, match=r"content/issues/.*:1: the email edition's HTML part is [\d.]+ KB encoded, over the 100 KB limit"):
+        build(site, BuildOptions(durable=False, full=True, workers=1))
