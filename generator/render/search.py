@@ -52,7 +52,7 @@ def search_shards(archive: Archive, pages: Sequence[Page]) -> list[Shard]:
     """The index's shards, newest issues first (the browser loads the first one first).
 
     Blocks of fifty issues, oldest first, so a new issue never moves an older one; the
-    issues of the block not yet full are split into fifths (ten issues each), because
+    issues of the block not yet full are split into fifths (ten issues, for blocks of fifty), because
     the newest issue is the one an editor edits most, and a block is re-indexed whole.
     When the fifty are there, the block is indexed as one (once every fifty issues).
     """
