@@ -499,9 +499,9 @@ def _render_all(
     try:
         count = _worker_count(workers, len(outputs))
         if count == 1:
-            step = len(outputs) if tick is None else 64
+            step = 64 if tick is not None else max(1, len(outputs))  # with a tick, in chunks between its calls
             rendered = []
-            for start in range(0, len(outputs), step or 1):
+            for start in range(0, len(outputs), step):
                 rendered += _render_chunk(outputs[start : start + step])
                 if tick is not None:
                     tick()
@@ -521,6 +521,10 @@ def _render_all(
             return rendered
     finally:
         _RENDER_STATE = None
+
+
+def _nothing() -> None:
+    pass
 
 
 def _warm_templates(env: jinja2.Environment) -> None:
@@ -615,12 +619,13 @@ def _build(
     job: SearchJob | None = None
     try:
         shards = search_shards(archive, ctx.pages) if "search_path" in ctx.extra else []
-        indexed = {path for shard in shards for path in shard.files}
         # After an edit, the pages the search index reads come first: Pagefind indexes them while the rest
         # is diffed and rendered. Not in a full build, whose two render pools and Pagefind's two
         # processes would share two cores: it took a tenth longer so (10.9 s against 9.9 s, 1,000 issues).
-        split = shards and previous
-        batches = [[o for o in outputs if o.path in indexed], [o for o in outputs if o.path not in indexed]] if split else [outputs]
+        batches = [outputs]
+        if shards and previous:
+            indexed = {path for shard in shards for path in shard.files}
+            batches = [[o for o in outputs if o.path in indexed], [o for o in outputs if o.path not in indexed]]
         deps = Dependencies(ctx.env, ctx.extra, lambda: _content_digest(archive, content.pages if content else ()))
         before = {path: record.digest for path, record in previous.items()}
         own: dict[str, dict[str, str]] = {}
@@ -628,6 +633,15 @@ def _build(
         carried: list[OutputRecord] = []
         bundle: list[tuple[str, bool]] = []
         shard_keys = ""
+
+        def save_parses() -> None:
+            # The new parses go to the parse cache while the workers render: a cache keyed by the
+            # source bytes is right whatever becomes of this build.
+            state.record_parsed(
+                {h: reader.cache_text.get(h) or cache_texts(i, index_cache.summary(i)) for h, i in reader.new_parses.items()},
+                reader.settings_key,
+            )
+
         for number, batch in enumerate(batches):
             with timer("diff"):
                 # Without a previous build every output is rendered, and its fingerprints are needed only
@@ -645,15 +659,10 @@ def _build(
                     gc.enable()
                 reader.templates_compiled()
             with timer("render"):
-                # The new parses go to the parse cache while the workers render: a cache keyed by the
-                # source bytes is right whatever becomes of this build.
-                meanwhile = (lambda: state.record_parsed(
-                    {h: reader.cache_text.get(h) or cache_texts(i, index_cache.summary(i)) for h, i in reader.new_parses.items()},
-                    reader.settings_key)) if number == 0 else (lambda: None)
-                results += _render_all(ctx, producers, chosen, staging, options.workers, before, meanwhile,
+                results += _render_all(ctx, producers, chosen, staging, options.workers, before, save_parses if number == 0 else _nothing,
                                        deps=None if previous else deps, tick=job.poll if job else None)
             # Pagefind starts once the pages it reads are staged, unless they took a pool of render
-            # workers: then so will the rest (a template changed), and it waits for them (see split).
+            # workers: then so will the rest (a template changed), and it waits for them (see batches).
             last = number == len(batches) - 1
             if (
                 shards and job is None and (last or _worker_count(options.workers, len(chosen)) == 1)
@@ -672,22 +681,23 @@ def _build(
                 report.search_seconds = job.seconds
         elif job is not None:
             job.stop()
+        planned = {o.path for o in outputs}
+        gone = set(previous) - planned  # outputs of the previous build that this one does not make
         with timer("check"):
             links = [(r.path, r.targets) for r in results]
             # A carried output's links were checked by the build that recorded it, against that build's
             # outputs: they can break only if one of those is gone.
-            if not set(previous).issubset(o.path for o in outputs):
+            if gone:
                 links += [(r.path, r.links) for r in carried]
             _check_results([r.problem for r in results if r.problem], links, outputs, lambda: _link_positions(archive))
         with timer("commit"):
-            planned = {o.path for o in outputs}
             site_files = planned.union(path for path, _ in bundle)
             written = [r.path for r in results if r.changed] + [path for path, changed in bundle if changed]
             if staging.in_place:
-                report.removed = staging.commit_in_place(written, sorted(set(previous) - planned))
+                report.removed = staging.commit_in_place(written, sorted(gone))
             else:
                 report.removed = staging.commit(
-                    removed=len(set(previous) - planned) if previous else None, written=written, files=site_files
+                    removed=len(gone) if previous else None, written=written, files=site_files
                 )
     except BaseException:
         if job is not None:

@@ -128,13 +128,11 @@ class _Run:
                 message = (err or out).decode("utf-8", "replace").strip().splitlines()
                 detail = message[-1] if message else f"exit status {self.proc.returncode}"
                 raise BuildError([Problem(SourcePos("search"), f"Pagefind failed: {detail}")])
-            found = SearchIndex()
-            for where, _, names in os.walk(self.out):
-                for name in names:
-                    if not name.startswith(_UNUSED):
-                        path = os.path.join(where, name)
-                        found[f"{self.bundle}/{os.path.relpath(path, self.out).replace(os.sep, '/')}"] = _read(path)
-            return SearchIndex(sorted(found.items()))
+            files = sorted(
+                (f"{self.bundle}/{os.path.relpath(os.path.join(where, name), self.out).replace(os.sep, '/')}", os.path.join(where, name))
+                for where, _, names in os.walk(self.out) for name in names if not name.startswith(_UNUSED)
+            )
+            return SearchIndex((path, _read(file)) for path, file in files)
         finally:
             self.stop()
 
