@@ -195,7 +195,7 @@ class Config:
     issues_dir: str = option("content/issues", doc="Folder of issue files (*.md, *.markdown).")
     pages_dir: str = option("content/pages", doc="Folder of standalone pages (about, sponsoring…).")
     recent_issues: int = option(10, doc="How many recent issues the home page lists under the latest one.")
-    page_size: int = option(100, doc="Entries per page on section, link-index and tag listings.")
+    page_size: int = option(100, doc="Entries per page on section, link-index and tag listings; the first page, the newest, holds from half a page to one and a half.")
     fetch: FetchConfig = option(factory=FetchConfig, doc="Feed fetching (tidings fetch, inbox, digest).")
     email: EmailConfig = option(factory=EmailConfig, doc="The email edition and sending over SMTP.")
     syndication: SyndicationConfig = option(factory=SyndicationConfig, doc="The feeds the site publishes: RSS, Atom, JSON Feed, link feeds.")

@@ -7,7 +7,6 @@ a permalink is defined once. Paths are site-relative and start with '/';
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Generic, Sequence, TypeVar
 
@@ -53,11 +52,11 @@ def year_path(year: int) -> str:
     return f"/archive/{year}/"
 
 
-def kind_path(kind: str, page: int = 1) -> str:
+def kind_path(kind: str, page: int = 0) -> str:
     return paged(f"/sections/{kind}/", page)
 
 
-def links_path(page: int = 1) -> str:
+def links_path(page: int = 0) -> str:
     return paged("/links/", page)
 
 
@@ -65,7 +64,7 @@ def tags_path() -> str:
     return "/tags/"
 
 
-def tag_path(slug: str, page: int = 1) -> str:
+def tag_path(slug: str, page: int = 0) -> str:
     return paged(f"/tags/{slug}/", page)
 
 
@@ -82,8 +81,8 @@ def digest_path(slug: str) -> str:
 
 
 def paged(base: str, page: int) -> str:
-    """Page 1 of a listing is its base path; later pages live under ``page/N/``."""
-    return base if page <= 1 else f"{base}page/{page}/"
+    """Page 0 of a listing (its newest entries) is its base path; older pages live under ``page/N/`` (see :func:`paginate`)."""
+    return base if page <= 0 else f"{base}page/{page}/"
 
 
 def output_file(path: str) -> str:
@@ -96,27 +95,40 @@ def output_file(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Pagination(Generic[T]):
-    """One page of a long listing, with its neighbours' paths."""
+    """One page of a listing shown newest first, and the addresses of the pages beside it.
+
+    Only what the page shows: not how many pages there are, which changes as the
+    listing grows while the page itself does not (see :func:`paginate`).
+    """
 
     entries: Sequence[T]
-    number: int
-    count: int
+    number: int  # 0 for the listing's first page, at its base path; older pages 1, 2, … from the oldest end
     base: str
+    newer_path: str | None  # the page of the entries just newer than these (None on page 0)
+    older_path: str | None  # the page of the entries just older (None on the oldest page)
 
     @property
     def path(self) -> str:
         return paged(self.base, self.number)
 
-    @property
-    def previous_path(self) -> str | None:
-        return paged(self.base, self.number - 1) if self.number > 1 else None
-
-    @property
-    def next_path(self) -> str | None:
-        return paged(self.base, self.number + 1) if self.number < self.count else None
-
 
 def paginate(entries: Sequence[T], size: int, base: str) -> list[Pagination[T]]:
-    """Split ``entries`` into pages of ``size``; an empty listing still has one page."""
-    count = max(1, math.ceil(len(entries) / size))
-    return [Pagination(entries[i * size : (i + 1) * size], i + 1, count, base) for i in range(count)]
+    """Split ``entries`` (newest first) into pages; the list's index is the page number.
+
+    Pages are filled from the oldest end: page 1 holds the oldest ``size`` entries, page 2
+    the next, and page 0, the listing's address, the newest. An issue adds entries at the
+    top, so it changes page 0 alone (and, once in ``size`` entries, makes a new page),
+    and a page once made keeps its entries and its address. Counted from the newest
+    end, every page of every listing changed with each new issue: one new link in This
+    Week in Rust's archive rewrote all 554 link-index pages. Page 0 takes the remainder,
+    from half a page to one and a half, so that it is never nearly empty.
+    """
+    total = len(entries)
+    older = max(0, (total - (size + 1) // 2) // size)  # pages besides page 0
+    first = total - older * size
+    pages = [Pagination(entries[:first], 0, base, None, paged(base, older) if older else None)]
+    for number in range(1, older + 1):
+        end = total - (number - 1) * size
+        newer = paged(base, number + 1 if number < older else 0)
+        pages.append(Pagination(entries[end - size : end], number, base, newer, paged(base, number - 1) if number > 1 else None))
+    return pages

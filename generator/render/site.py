@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from html import escape
 from typing import Any, Callable, Sequence, TypeVar
 
+from ..content.archive import FeaturedLink
 from ..plan import Output, RenderContext
 from ..buildstate import digest
 from . import paths, views
@@ -132,14 +133,17 @@ class SiteProducer:
     def _kind(self, ctx: RenderContext, output: Output) -> str:
         kind, number = output.key.rsplit(":", 1)
         pages = self._paginate(ctx, f"kind:{kind}", ctx.archive.kinds.get(kind, ()), paths.kind_path(kind))
-        page = pages[int(number) - 1]
+        page = pages[int(number)]
         title = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
-        return self._page(ctx, "section_kind.html", page.path, title=title, kind=kind, pagination=page)
+        span = _span([e.issue.date for e in page.entries])
+        return self._page(ctx, "section_kind.html", page.path, title=title, kind=kind, pagination=page, span=span)
 
     def _links(self, ctx: RenderContext, output: Output) -> str:
         pages = self._paginate(ctx, "links", ctx.archive.links, paths.links_path())
-        page = pages[int(output.key) - 1]
-        return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=len(ctx.archive.links))
+        page = pages[int(output.key)]
+        # The total on the first page only: on every page, each new link would change them all.
+        total = len(ctx.archive.links) if page.number == 0 else None
+        return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=total, span=_links_span(page))
 
     def _tags(self, ctx: RenderContext, output: Output) -> str:
         tags = [(slug, ctx.archive.tag_names[slug], len(issues)) for slug, issues in ctx.archive.tags.items()]
@@ -148,9 +152,10 @@ class SiteProducer:
     def _tag(self, ctx: RenderContext, output: Output) -> str:
         slug, number = output.key.rsplit(":", 1)
         pages = self._paginate(ctx, f"tag:{slug}", ctx.archive.tags[slug], paths.tag_path(slug))
-        page = pages[int(number) - 1]
+        page = pages[int(number)]
         name = ctx.archive.tag_names[slug]
-        return self._page(ctx, "tag.html", page.path, title=f"Tagged “{name}”", tag=name, pagination=page)
+        span = _span([i.date for i in page.entries])
+        return self._page(ctx, "tag.html", page.path, title=f"Tagged “{name}”", tag=name, pagination=page, span=span)
 
     def _content_page(self, ctx: RenderContext, output: Output) -> str:
         page = next(p for p in ctx.pages if p.slug == output.key)
@@ -221,20 +226,22 @@ class SiteProducer:
             deps["view:kinds"] = digest(*(f"{k}:{len(archive.kinds.get(k, ()))}" for k in self._kinds(ctx)))
         elif kind == "kind":
             name, number = key.rsplit(":", 1)
-            kind_page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number) - 1]
+            kind_page = self._paginate(ctx, f"kind:{name}", archive.kinds.get(name, ()), paths.kind_path(name))[int(number)]
             deps.update(self._listing(ctx, output, views.pagination(kind_page), kind_page.entries, lambda: digest(
                 views.pagination(kind_page), *(v.entry(e) for e in kind_page.entries)), lambda: views.entry_sources(kind_page.entries)))
         elif kind == "links":
-            links_page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key) - 1]
-            head = f"{views.pagination(links_page)} {len(archive.links)}"
+            links_page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key)]
+            # The total shows on the first page, and the dates of the pager are not in the entries' views.
+            total = len(archive.links) if links_page.number == 0 else ""
+            span = _links_span(links_page)
+            head = f"{views.pagination(links_page)} {total} {' '.join(d.isoformat() for d in span or ())}"
             deps.update(self._listing(ctx, output, head, links_page.entries, lambda: digest(
-                views.pagination(links_page), str(len(archive.links)), *(v.featured(f) for f in links_page.entries)),
-                lambda: views.featured_sources(links_page.entries)))
+                head, *(v.featured(f) for f in links_page.entries)), lambda: views.featured_sources(links_page.entries)))
         elif kind == "tags":
             deps["view:tags"] = digest(*(f"{s}\x1e{archive.tag_names[s]}\x1e{len(i)}" for s, i in archive.tags.items()))
         elif kind == "tag":
             slug, number = key.rsplit(":", 1)
-            tag_page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number) - 1]
+            tag_page = self._paginate(ctx, f"tag:{slug}", archive.tags[slug], paths.tag_path(slug))[int(number)]
             head = f"{views.pagination(tag_page)} {archive.tag_names[slug]}"
             deps.update(self._listing(ctx, output, head, tag_page.entries, lambda: digest(
                 views.pagination(tag_page), archive.tag_names[slug], v.cards(tag_page.entries)), lambda: views.card_sources(tag_page.entries)))
@@ -270,6 +277,17 @@ class SiteProducer:
         made = {"view:entries": view if view is not None else make(), "memo:sources": listed}
         kept[output.path] = (head, ids, tuple(shown), made)  # holding the objects: their ids stay theirs
         return made
+
+
+def _span(dates: Sequence[datetime]) -> tuple[datetime, datetime] | None:
+    """The newest and oldest dates of a listing page's entries, for its pager (page numbers count from the oldest end)."""
+    return (dates[0], dates[-1]) if dates else None
+
+
+def _links_span(page: paths.Pagination[FeaturedLink]) -> tuple[datetime, datetime] | None:
+    """A link-index page's :func:`_span`: when its first and last links were last featured (``refs`` are newest first)."""
+    entries = page.entries
+    return _span([entries[0].refs[0][0].date, entries[-1].refs[0][0].date]) if entries else None
 
 
 class AssetProducer:

@@ -38,7 +38,8 @@ def pages_nav(pages: Iterable[Page]) -> str:
 
 
 def pagination(page: Pagination[Any]) -> str:
-    return f"{page.number}/{page.count}@{page.base}"
+    """A listing page's address and its pager's links."""
+    return f"{page.path}\x1e{page.newer_path}\x1e{page.older_path}"
 
 
 def _source(issue: Issue) -> str:
