@@ -16,7 +16,9 @@
   - no change: the same repository built again;
   - one edit: one issue's text changed, then built (with everything, and as
     a website alone); the first edit after a cold build is shown apart (it has
-    no spare site to reuse), and the median of the --repeat edits after it.
+    no spare site to reuse), and the median of the --repeat edits after it;
+  - new item, newest issue: an item with a new link added at the top of the
+    newest issue (the editor writing this week's), everything and website.
 - serve: a PreviewServer on the archive; an issue file is changed and the time
   until the browser's event stream announces the new build, plus fetching the
   page, is measured (what a reader of the open page waits for).
@@ -135,6 +137,16 @@ def edit(site: Path, rng: random.Random) -> Path:
     return target
 
 
+def add_item(site: Path) -> Path:
+    """Add an item with a new link at the top of the newest issue's News: the editor writing this week's issue."""
+    target = sorted((site / "content" / "issues").glob("*.md"))[-1]
+    stamp = time.time_ns()
+    text = target.read_text(encoding="utf-8")
+    item = f"A tool found this week, number {stamp}.\n<br>[https://new.example/{stamp}](https://new.example/{stamp})\n"
+    target.write_text(text.replace("\nNews\n====\n", f"\nNews\n====\n\n{item}", 1), encoding="utf-8")
+    return target
+
+
 # ---------------------------------------------------------------- our builds
 
 
@@ -143,7 +155,20 @@ def ours(site: Path, scratch: Path, repeat: int, rng: random.Random) -> dict[str
     out = scratch / f"cold-{repeat - 1}"
     warm = [tidings(site, out) for _ in range(repeat)]
     first, edits = edit_builds(site, out, repeat, rng)
-    return {"cold": median_of(cold), "no change": median_of(warm), "first edit after cold": first, "one edit": median_of(edits)}
+    added = item_builds(site, out, repeat)
+    return {
+        "cold": median_of(cold), "no change": median_of(warm), "first edit after cold": first, "one edit": median_of(edits),
+        "new item, newest issue": median_of(added),
+    }
+
+
+def item_builds(site: Path, out: Path, repeat: int, built: Path | None = None) -> list[dict]:
+    """``repeat`` builds, each after :func:`add_item` (``built``: the site built, if not ``site``)."""
+    runs = []
+    for _ in range(repeat):
+        add_item(site)
+        runs.append(tidings(built or site, out))
+    return runs
 
 
 def edit_builds(site: Path, out: Path, repeat: int, rng: random.Random, built: Path | None = None) -> tuple[dict, list[dict]]:
@@ -381,6 +406,8 @@ def main() -> None:
         first, edits = edit_builds(native, scratch / f"website-{args.repeat - 1}", args.repeat, rng, built=website)
         results[f"first edit after cold, website only ({args.issues})"] = first
         results[f"one edit, website only ({args.issues})"] = median_of(edits)
+        added = item_builds(native, scratch / f"website-{args.repeat - 1}", args.repeat, built=website)
+        results[f"new item, newest issue, website only ({args.issues})"] = median_of(added)
         if not args.no_twir and TWIR.is_dir():
             twir = scratch / "twir"
             twir.mkdir()
