@@ -119,9 +119,10 @@ def paginate(entries: Sequence[T], size: int, base: str) -> list[Pagination[T]]:
     the next, and page 0, the listing's address, the newest. An issue adds entries at the
     top, so it changes page 0 alone (and, once in ``size`` entries, makes a new page),
     and a page once made keeps its entries and its address. Counted from the newest
-    end, every page of every listing changed with each new issue: one new link in This
-    Week in Rust's archive rewrote all 554 link-index pages. Page 0 takes the remainder,
-    from half a page to one and a half, so that it is never nearly empty.
+    end, every page of every listing changed with each new issue: adding an item with a
+    new link to This Week in Rust's newest issue rendered 1,001 of its 1,923 pages again
+    (now 13). Page 0 takes the remainder, from half a page to one and a half, so that it
+    is never nearly empty.
     """
     total = len(entries)
     older = max(0, (total - (size + 1) // 2) // size)  # pages besides page 0
