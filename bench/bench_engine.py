@@ -164,10 +164,15 @@ def ours(site: Path, scratch: Path, repeat: int, rng: random.Random) -> dict[str
 
 def item_builds(site: Path, out: Path, repeat: int, built: Path | None = None) -> list[dict]:
     """``repeat`` builds, each after :func:`add_item` (``built``: the site built, if not ``site``)."""
+    return builds_after(lambda: add_item(site), built or site, out, repeat)
+
+
+def builds_after(change: Callable[[], object], site: Path, out: Path, count: int) -> list[dict]:
+    """``count`` builds of ``site``, each after ``change``."""
     runs = []
-    for _ in range(repeat):
-        add_item(site)
-        runs.append(tidings(built or site, out))
+    for _ in range(count):
+        change()
+        runs.append(tidings(site, out))
     return runs
 
 
@@ -178,10 +183,7 @@ def edit_builds(site: Path, out: Path, repeat: int, rng: random.Random, built: P
     that edit links every carried file into a new one (see docs/architecture.md, commit). An
     editor's next edits, and their preview, reuse the spare.
     """
-    runs = []
-    for _ in range(repeat + 1):
-        edit(site, rng)
-        runs.append(tidings(built or site, out))
+    runs = builds_after(lambda: edit(site, rng), built or site, out, repeat + 1)
     return runs[0], runs[1:]
 
 

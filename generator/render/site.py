@@ -135,7 +135,7 @@ class SiteProducer:
         pages = self._paginate(ctx, f"kind:{kind}", ctx.archive.kinds.get(kind, ()), paths.kind_path(kind))
         page = pages[int(number)]
         title = ctx.env.globals["kind_title"](kind)  # type: ignore[operator]
-        span = _span([e.issue.date for e in page.entries])
+        span = _span(page.entries, lambda e: e.issue.date)
         return self._page(ctx, "section_kind.html", page.path, title=title, kind=kind, pagination=page, span=span)
 
     def _links(self, ctx: RenderContext, output: Output) -> str:
@@ -143,7 +143,7 @@ class SiteProducer:
         page = pages[int(output.key)]
         # The total on the first page only: on every page, each new link would change them all.
         total = len(ctx.archive.links) if page.number == 0 else None
-        return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=total, span=_links_span(page))
+        return self._page(ctx, "links.html", page.path, title="Every link featured", pagination=page, total=total, span=_span(page.entries, _last_featured))
 
     def _tags(self, ctx: RenderContext, output: Output) -> str:
         tags = [(slug, ctx.archive.tag_names[slug], len(issues)) for slug, issues in ctx.archive.tags.items()]
@@ -154,7 +154,7 @@ class SiteProducer:
         pages = self._paginate(ctx, f"tag:{slug}", ctx.archive.tags[slug], paths.tag_path(slug))
         page = pages[int(number)]
         name = ctx.archive.tag_names[slug]
-        span = _span([i.date for i in page.entries])
+        span = _span(page.entries, lambda i: i.date)
         return self._page(ctx, "tag.html", page.path, title=f"Tagged “{name}”", tag=name, pagination=page, span=span)
 
     def _content_page(self, ctx: RenderContext, output: Output) -> str:
@@ -233,7 +233,7 @@ class SiteProducer:
             links_page = self._paginate(ctx, "links", archive.links, paths.links_path())[int(key)]
             # The total shows on the first page, and the dates of the pager are not in the entries' views.
             total = len(archive.links) if links_page.number == 0 else ""
-            span = _links_span(links_page)
+            span = _span(links_page.entries, _last_featured)
             head = f"{views.pagination(links_page)} {total} {' '.join(d.isoformat() for d in span or ())}"
             deps.update(self._listing(ctx, output, head, links_page.entries, lambda: digest(
                 head, *(v.featured(f) for f in links_page.entries)), lambda: views.featured_sources(links_page.entries)))
@@ -279,15 +279,14 @@ class SiteProducer:
         return made
 
 
-def _span(dates: Sequence[datetime]) -> tuple[datetime, datetime] | None:
-    """The newest and oldest dates of a listing page's entries, for its pager (page numbers count from the oldest end)."""
-    return (dates[0], dates[-1]) if dates else None
+def _span(entries: Sequence[T], date_of: Callable[[T], datetime]) -> tuple[datetime, datetime] | None:
+    """The dates of a listing page's first (newest) and last entries, for its pager (page numbers count from the oldest end)."""
+    return (date_of(entries[0]), date_of(entries[-1])) if entries else None
 
 
-def _links_span(page: paths.Pagination[FeaturedLink]) -> tuple[datetime, datetime] | None:
-    """A link-index page's :func:`_span`: when its first and last links were last featured (``refs`` are newest first)."""
-    entries = page.entries
-    return _span([entries[0].refs[0][0].date, entries[-1].refs[0][0].date]) if entries else None
+def _last_featured(link: FeaturedLink) -> datetime:
+    """When a link was last featured: a link-index page's order (``refs`` are newest first)."""
+    return link.refs[0][0].date
 
 
 class AssetProducer:
